@@ -1,0 +1,165 @@
+"""The application factory: settings, storage, plugins, auth, limits, jobs, events, OpenAPI."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from argon2 import PasswordHasher
+from flask import Flask, jsonify
+from flask_jwt_extended import JWTManager
+from flask_smorest import Api
+from flask_sock import Sock
+
+from core import errors
+from core.config import Settings, load_settings
+from core.db import Database, close_request_session
+from core.http import UUIDConverter, check_content_type
+from core.limits import apply_route_limits, build_limiter
+from core.pagination import add_pagination_header
+from core.plugins import Permission, PluginManager, Registry
+
+log = logging.getLogger(__name__)
+
+CORE_PERMISSIONS = (
+    ("view_project", "See the project, its members and its jobs", "viewer"),
+    ("manage_project", "Change the project's name, timezone and settings", "admin"),
+    ("delete_project", "Delete the project and all its data", "owner"),
+    ("manage_members", "Add and remove members and change their roles", "admin"),
+    ("manage_api_keys", "Create and revoke API keys", "admin"),
+    ("manage_webhooks", "Manage outbound webhooks", "admin"),
+)
+
+
+class NebuloApi(Api):
+    """flask-smorest's Api with Nebulo's one error format."""
+
+    ERROR_SCHEMA = errors.ErrorSchema
+
+    def handle_http_exception(self, error):
+        return errors.handle_http_exception(error)
+
+
+@dataclass
+class Nebulo:
+    """Everything one app owns; ``app.extensions["nebulo"]``."""
+
+    settings: Settings
+    db: Database
+    plugins: PluginManager
+    api: NebuloApi
+    sock: Sock
+    password_hasher: PasswordHasher
+    dummy_password_hash: str
+    limiter: Any = None
+    services: dict[str, Any] = field(default_factory=dict)
+    _role_permissions: dict[str, frozenset[str]] = field(default_factory=dict)
+
+    @property
+    def registry(self) -> Registry:
+        return self.plugins.registry
+
+    def permissions_for_role(self, role: str) -> frozenset[str]:
+        if role not in self._role_permissions:
+            self._role_permissions[role] = self.registry.permissions_for_role(role)
+        return self._role_permissions[role]
+
+
+def create_app(
+    settings: Settings | None = None, extra_plugins: Iterable[tuple[str, Any]] = ()
+) -> Flask:
+    """Build a Nebulo app. ``extra_plugins`` adds (name, module) plugins beside the entry points."""
+    settings = settings or load_settings()
+    logging.basicConfig(level=settings.log_level)
+    app = Flask("nebulo", instance_relative_config=False)
+    app.url_map.converters["uuid"] = UUIDConverter
+    app.url_map.strict_slashes = False
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        JWT_SECRET_KEY=settings.secret_key,
+        MAX_CONTENT_LENGTH=settings.max_body_bytes,
+        JSON_SORT_KEYS=False,
+        API_TITLE="Nebulo",
+        API_VERSION="1.0",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/",
+        OPENAPI_JSON_PATH="openapi.json",
+        OPENAPI_SWAGGER_UI_PATH="docs",
+        OPENAPI_SWAGGER_UI_URL="https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
+        OPENAPI_REDOC_PATH="redoc",
+        OPENAPI_REDOC_URL="https://cdn.jsdelivr.net/npm/redoc/bundles/redoc.standalone.js",
+    )
+
+    plugins = PluginManager()
+    _register_core_permissions(plugins.registry)
+    plugins.load(
+        plugins.discover(extra_plugins), enabled=settings.plugins, disabled=settings.disable_plugins
+    )
+    settings = settings.with_plugin_settings(list(plugins.registry.settings.values()))
+
+    api = NebuloApi(
+        spec_kwargs={
+            "info": {"description": "Store operations through plugins and an AI assistant."},
+            "security": [{"bearerAuth": []}, {"apiKey": []}],
+            "components": {
+                "securitySchemes": {
+                    "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
+                    "apiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
+                }
+            },
+        }
+    )
+    hasher = PasswordHasher(
+        time_cost=settings.argon2_time_cost, memory_cost=settings.argon2_memory_kib
+    )
+    state = Nebulo(
+        settings=settings,
+        db=Database(settings.database_url),
+        plugins=plugins,
+        api=api,
+        sock=Sock(),
+        password_hasher=hasher,
+        dummy_password_hash=hasher.hash("not a real password"),
+    )
+    app.extensions["nebulo"] = state
+    JWTManager(app)
+    api.init_app(app)
+    state.sock.init_app(app)
+    errors.init_app(app)
+    app.before_request(check_content_type(app))
+    app.after_request(add_pagination_header)
+    app.teardown_appcontext(close_request_session)
+
+    _register_blueprints(app, api, plugins.registry)
+    state.limiter = build_limiter(app, settings)
+    apply_route_limits(app, state.limiter, settings)
+
+    plugins.call_each("register_commands", cli=app.cli)
+
+    @app.get("/healthz")
+    def healthz():
+        return jsonify(status="ok")
+
+    return app
+
+
+def _register_core_permissions(registry: Registry) -> None:
+    for name, description, min_role in CORE_PERMISSIONS:
+        registry.permissions[name] = Permission(name, description, min_role, "core")
+        registry.owners[("permission", name)] = "core"
+
+
+def _register_blueprints(app: Flask, api: NebuloApi, registry: Registry) -> None:
+    from core.auth.routes import blp as auth_blp
+    from core.plugins_routes import blp as plugins_blp
+    from core.projects.routes import blp as projects_blp
+
+    for blueprint in (auth_blp, projects_blp, plugins_blp):
+        api.register_blueprint(blueprint, url_prefix="/api/v1" + blueprint.url_prefix)
+    for plugin, blueprint in registry.blueprints:
+        try:
+            api.register_blueprint(blueprint, url_prefix="/api/v1" + (blueprint.url_prefix or ""))
+        except Exception:  # noqa: BLE001
+            log.exception("plugin %s: blueprint %s could not be mounted", plugin, blueprint.name)

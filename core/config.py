@@ -1,0 +1,176 @@
+"""Settings, read once from environment variables into one immutable object.
+
+Core settings are fields of :class:`Settings`. Plugins declare their own settings with the
+``register_settings`` hook; their values are parsed from the same environment and kept in
+``Settings.plugin``. Nothing else in Nebulo reads ``os.environ``.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+ENVIRONMENTS = ("development", "production", "testing")
+DEV_SECRET_FILE = "instance/secret_key"
+
+
+class ConfigError(RuntimeError):
+    """The environment does not describe a runnable Nebulo; the message says what to set."""
+
+
+@dataclass(frozen=True)
+class Setting:
+    """A plugin's setting: an environment variable, how to parse it and its default."""
+
+    name: str
+    default: Any
+    description: str
+    parse: Callable[[str], Any] = str
+
+
+def parse_bool(value: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off", ""}:
+        return False
+    raise ValueError(f"{value!r} is not a boolean (use 1/0, true/false, yes/no, on/off)")
+
+
+def parse_list(value: str) -> tuple[str, ...]:
+    return tuple(item.strip() for item in value.split(",") if item.strip())
+
+
+@dataclass(frozen=True)
+class Settings:
+    env: str = "development"
+    database_url: str = "sqlite:///instance/nebulo.db"
+    redis_url: str | None = None
+    redis_namespace: str = "nebulo"
+    secret_key: str = ""
+    access_token_minutes: int = 15
+    refresh_token_days: int = 30
+    rate_limits_enabled: bool = True
+    rate_limit_default: str = "100/minute"
+    rate_limit_auth: str = "5/minute"
+    rate_limit_ai: str = "60/minute"
+    rate_limit_login_identifier: str = "5/minute"
+    plugins: tuple[str, ...] = ()
+    disable_plugins: tuple[str, ...] = ()
+    max_body_bytes: int = 1024 * 1024
+    job_workers: int = 2
+    job_lease_seconds: int = 300
+    webhook_timeout_seconds: float = 10.0
+    argon2_time_cost: int = 3
+    argon2_memory_kib: int = 65536
+    log_level: str = "INFO"
+    plugin: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def is_production(self) -> bool:
+        return self.env == "production"
+
+    @property
+    def uses_redis(self) -> bool:
+        return bool(self.redis_url)
+
+    def get(self, name: str) -> Any:
+        """The parsed value of a plugin setting declared through ``register_settings``."""
+        try:
+            return self.plugin[name]
+        except KeyError:
+            raise KeyError(f"setting {name} was not declared by any loaded plugin") from None
+
+    def with_plugin_settings(
+        self, declared: list[Setting], environ: Mapping[str, str] | None = None
+    ) -> Settings:
+        """Parse the plugin settings from the environment once, with a clear error per bad value."""
+        environ = os.environ if environ is None else environ
+        values = dict(self.plugin)
+        for setting in declared:
+            if setting.name in values:
+                continue
+            raw = environ.get(setting.name)
+            if raw is None:
+                values[setting.name] = setting.default
+                continue
+            try:
+                values[setting.name] = setting.parse(raw)
+            except ValueError as error:
+                raise ConfigError(f"{setting.name}={raw!r} is invalid: {error}") from None
+        return replace(self, plugin=values)
+
+
+# Environment variable -> (field, parser). README.md lists each with its meaning.
+ENVIRONMENT_VARIABLES: dict[str, tuple[str, Callable[[str], Any]]] = {
+    "NEBULO_ENV": ("env", str),
+    "DATABASE_URL": ("database_url", str),
+    "REDIS_URL": ("redis_url", str),
+    "NEBULO_REDIS_NAMESPACE": ("redis_namespace", str),
+    "NEBULO_SECRET_KEY": ("secret_key", str),
+    "NEBULO_ACCESS_TOKEN_MINUTES": ("access_token_minutes", int),
+    "NEBULO_REFRESH_TOKEN_DAYS": ("refresh_token_days", int),
+    "NEBULO_RATE_LIMITS_ENABLED": ("rate_limits_enabled", parse_bool),
+    "NEBULO_RATE_LIMIT_DEFAULT": ("rate_limit_default", str),
+    "NEBULO_RATE_LIMIT_AUTH": ("rate_limit_auth", str),
+    "NEBULO_RATE_LIMIT_AI": ("rate_limit_ai", str),
+    "NEBULO_RATE_LIMIT_LOGIN_IDENTIFIER": ("rate_limit_login_identifier", str),
+    "NEBULO_PLUGINS": ("plugins", parse_list),
+    "NEBULO_DISABLE_PLUGINS": ("disable_plugins", parse_list),
+    "NEBULO_MAX_BODY_BYTES": ("max_body_bytes", int),
+    "NEBULO_JOB_WORKERS": ("job_workers", int),
+    "NEBULO_JOB_LEASE_SECONDS": ("job_lease_seconds", int),
+    "NEBULO_WEBHOOK_TIMEOUT_SECONDS": ("webhook_timeout_seconds", float),
+    "NEBULO_ARGON2_TIME_COST": ("argon2_time_cost", int),
+    "NEBULO_ARGON2_MEMORY_KIB": ("argon2_memory_kib", int),
+    "NEBULO_LOG_LEVEL": ("log_level", str),
+}
+
+
+def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+    """Build the settings from ``environ`` (default ``os.environ``), then apply ``overrides``.
+
+    Production refuses to start without ``NEBULO_SECRET_KEY``; development keeps a random key
+    in ``instance/secret_key`` so that tokens survive a restart.
+    """
+    environ = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    for variable, (name, parse) in ENVIRONMENT_VARIABLES.items():
+        raw = environ.get(variable)
+        if raw is None or raw == "":
+            continue
+        try:
+            values[name] = parse(raw)
+        except ValueError as error:
+            raise ConfigError(f"{variable}={raw!r} is invalid: {error}") from None
+    values.update(overrides)
+    settings = Settings(**values)
+    if settings.env not in ENVIRONMENTS:
+        raise ConfigError(f"NEBULO_ENV must be one of {', '.join(ENVIRONMENTS)}, not {settings.env!r}")
+    if settings.max_body_bytes <= 0:
+        raise ConfigError("NEBULO_MAX_BODY_BYTES must be a positive number of bytes")
+    if not settings.secret_key:
+        if settings.is_production:
+            raise ConfigError(
+                "NEBULO_SECRET_KEY is not set. In production set it to a long random value, "
+                'e.g. NEBULO_SECRET_KEY="$(python -c \'import secrets; print(secrets.token_urlsafe(48))\')"'
+            )
+        settings = replace(settings, secret_key=_development_secret())
+    elif settings.is_production and len(settings.secret_key) < 32:
+        raise ConfigError("NEBULO_SECRET_KEY must be at least 32 characters in production")
+    return settings
+
+
+def _development_secret() -> str:
+    path = Path(DEV_SECRET_FILE)
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    path.write_text(key)
+    path.chmod(0o600)
+    return key

@@ -1,0 +1,162 @@
+"""Who is calling, and what they may do in which project.
+
+A :class:`Principal` is resolved once per request from ``X-API-Key`` or a bearer JWT. A
+:class:`Context` is that principal inside one project with its permissions; routes, assistant
+tools and jobs all receive one and call :meth:`Context.require` before acting.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from dataclasses import dataclass, field
+
+import jwt
+from flask import current_app, g, request
+from flask_jwt_extended import decode_token
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core.auth.models import ApiKey, RevokedFamily, User
+from core.db import get_session, utcnow
+from core.errors import Forbidden, NotFound, Unauthorized
+from core.projects.models import ProjectMember
+
+API_KEY_HEADER = "X-API-Key"
+
+
+@dataclass(frozen=True)
+class Principal:
+    """An authenticated caller: a user (JWT) or a project's API key."""
+
+    user_id: uuid.UUID | None = None
+    family_id: uuid.UUID | None = None
+    api_key_id: uuid.UUID | None = None
+    api_key_project_id: uuid.UUID | None = None
+    scopes: frozenset[str] = frozenset()
+
+    @property
+    def rate_limit_key(self) -> str:
+        return f"user:{self.user_id}" if self.user_id else f"key:{self.api_key_id}"
+
+
+@dataclass(frozen=True)
+class Context:
+    """A caller acting in one project. ``audience`` is ``operator`` or ``customer``."""
+
+    project_id: uuid.UUID
+    permissions: frozenset[str]
+    user_id: uuid.UUID | None = None
+    role: str | None = None
+    api_key_id: uuid.UUID | None = None
+    audience: str = "operator"
+    customer_id: uuid.UUID | None = None
+    extra: dict = field(default_factory=dict, compare=False)
+
+    def can(self, permission: str) -> bool:
+        return permission in self.permissions
+
+    def require(self, permission: str) -> None:
+        if permission not in self.permissions:
+            raise Forbidden(f"This action needs the {permission!r} permission in this project")
+
+
+def hash_api_key(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def _principal_from_request(session: Session) -> Principal:
+    api_key = request.headers.get(API_KEY_HEADER)
+    if api_key:
+        row = session.scalar(select(ApiKey).where(ApiKey.key_hash == hash_api_key(api_key)))
+        if row is None or row.revoked_at is not None:
+            raise Unauthorized("Invalid or revoked API key")
+        row.last_used_at = utcnow()
+        session.commit()
+        return Principal(api_key_id=row.id, api_key_project_id=row.project_id, scopes=frozenset(row.scopes))
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("Authentication required: send 'Authorization: Bearer <token>' or X-API-Key")
+    try:
+        claims = decode_token(token.strip())
+    except jwt.ExpiredSignatureError:
+        raise Unauthorized("The access token has expired; refresh it") from None
+    except Exception:  # noqa: BLE001 - any decoding failure is the same 401 to the client
+        raise Unauthorized("Invalid access token") from None
+    if claims.get("type") != "access":
+        raise Unauthorized("An access token is required here, not a refresh token")
+    family_id = uuid.UUID(claims["fam"])
+    if session.get(RevokedFamily, family_id) is not None:
+        raise Unauthorized("This session has been logged out")
+    return Principal(user_id=uuid.UUID(claims["sub"]), family_id=family_id)
+
+
+def current_principal() -> Principal:
+    """The caller of this request (cached for the request), or ``Unauthorized``."""
+    if "principal" not in g:
+        try:
+            g.principal = _principal_from_request(get_session())
+        except Unauthorized as error:
+            g.principal = error
+    if isinstance(g.principal, Unauthorized):
+        raise g.principal
+    return g.principal
+
+
+def principal_or_none() -> Principal | None:
+    try:
+        return current_principal()
+    except Unauthorized:
+        return None
+
+
+def current_user(session: Session) -> User:
+    """The calling user; API keys act only inside their project and have no user."""
+    principal = current_principal()
+    if principal.user_id is None:
+        raise Forbidden("API keys can only be used on their project's endpoints")
+    user = session.get(User, principal.user_id)
+    if user is None or not user.is_active:
+        raise Unauthorized("This account no longer exists or is disabled")
+    return user
+
+
+def role_permissions(role: str) -> frozenset[str]:
+    return current_app.extensions["nebulo"].permissions_for_role(role)
+
+
+def project_context(project_id: uuid.UUID, permission: str | None = None) -> Context:
+    """The caller inside ``project_id``; a project they do not belong to does not exist (404)."""
+    principal = current_principal()
+    session = get_session()
+    if principal.api_key_id is not None:
+        if principal.api_key_project_id != project_id:
+            raise NotFound(f"Project {project_id} not found")
+        known = current_app.extensions["nebulo"].registry.permissions
+        context = Context(
+            project_id=project_id,
+            permissions=frozenset(s for s in principal.scopes if s in known),
+            api_key_id=principal.api_key_id,
+        )
+    else:
+        role = session.scalar(
+            select(ProjectMember.role)
+            .join(User, User.id == ProjectMember.user_id)
+            .where(
+                ProjectMember.project_id == project_id,
+                ProjectMember.user_id == principal.user_id,
+                User.is_active.is_(True),
+            )
+        )
+        if role is None:
+            raise NotFound(f"Project {project_id} not found")
+        context = Context(
+            project_id=project_id,
+            permissions=role_permissions(role),
+            user_id=principal.user_id,
+            role=role,
+        )
+    if permission is not None:
+        context.require(permission)
+    return context

@@ -1,0 +1,220 @@
+"""Storage: SQLAlchemy 2.x engine and sessions, the declarative base, column types and the
+tenant-scoped query helpers that every project-scoped read and write goes through.
+
+The same code serves SQLite (embedded: WAL, foreign keys on) and PostgreSQL (psycopg 3).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any, TypeVar
+
+from flask import Flask, g, has_app_context
+from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    ForeignKey,
+    MetaData,
+    Numeric,
+    Select,
+    create_engine,
+    event,
+    select,
+)
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, declared_attr, mapped_column, sessionmaker
+from sqlalchemy.types import TypeDecorator, Uuid
+
+from core.errors import NotFound
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator):
+    """A timezone-aware UTC datetime on every database (SQLite keeps no zone of its own)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetimes are not stored; give a timezone-aware UTC time")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+CENT = Decimal("0.01")
+
+
+class Money(TypeDecorator):
+    """An exact amount with two decimals, as ``Decimal`` in Python.
+
+    PostgreSQL stores ``NUMERIC(14, 2)``. SQLite has no exact decimal type (its NUMERIC keeps
+    12.34 as a float), so there the amount is stored as integer cents; SUM over cents stays
+    exact and the result comes back as ``Decimal`` through this same type.
+    """
+
+    impl = Numeric(14, 2)
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Any) -> Any:
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(BigInteger())
+        return dialect.type_descriptor(Numeric(14, 2, asdecimal=True))
+
+    def process_bind_param(self, value: Any, dialect: Any) -> Any:
+        if value is None:
+            return None
+        amount = to_money(value)
+        return int(amount * 100) if dialect.name == "sqlite" else amount
+
+    def process_result_value(self, value: Any, dialect: Any) -> Decimal | None:
+        if value is None:
+            return None
+        if dialect.name == "sqlite":
+            return (Decimal(str(value)) / 100).quantize(CENT, rounding=ROUND_HALF_UP)
+        return to_money(value)
+
+
+def to_money(value: Any) -> Decimal:
+    """Two-decimal ``Decimal`` from a Decimal, int or numeric string (floats via their repr)."""
+    if isinstance(value, float):
+        value = repr(value)
+    return Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {datetime: UTCDateTime(), uuid.UUID: Uuid(), Decimal: Money()}
+
+
+class IdMixin:
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+
+
+class TimestampMixin:
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class ProjectScoped:
+    """Rows that belong to one project (tenant); deleted with their project."""
+
+    @declared_attr
+    def project_id(cls) -> Mapped[uuid.UUID]:  # noqa: N805 - SQLAlchemy's declared_attr
+        return mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
+
+
+ModelT = TypeVar("ModelT")
+
+
+def scoped(model: type[ModelT], project_id: uuid.UUID) -> Select[tuple[ModelT]]:
+    """``SELECT model WHERE project_id = :project_id``: the start of every tenant query."""
+    return select(model).where(model.project_id == project_id)  # type: ignore[attr-defined]
+
+
+def get_scoped(
+    session: Session, model: type[ModelT], project_id: uuid.UUID, row_id: Any, *, what: str = ""
+) -> ModelT:
+    """One row of the project, or ``NotFound``: another project's row does not exist for you."""
+    row = session.get(model, row_id)
+    if row is None or row.project_id != project_id:  # type: ignore[attr-defined]
+        raise NotFound(f"{what or model.__name__} {row_id} not found")
+    return row
+
+
+class Database:
+    """The engine and session factory of one app; ``session`` is the request's session."""
+
+    def __init__(self, url: str):
+        self.url = url
+        self.engine = make_engine(url)
+        self.sessions = sessionmaker(bind=self.engine, expire_on_commit=False)
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    @contextmanager
+    def session_scope(self) -> Iterator[Session]:
+        """A session for work outside a request (jobs, CLI): commit on success, else roll back."""
+        session = self.sessions()
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def make_engine(url: str) -> Engine:
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            from pathlib import Path
+
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    if parsed.get_backend_name() == "postgresql" and parsed.get_driver_name() in ("", "psycopg2"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return create_engine(parsed, pool_pre_ping=True, pool_size=10, max_overflow=20)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def database(app: Flask | None = None) -> Database:
+    from flask import current_app
+
+    return (app or current_app).extensions["nebulo"].db
+
+
+def get_session() -> Session:
+    """The current request's session, opened on first use and closed when the request ends."""
+    if "db_session" not in g:
+        g.db_session = database().sessions()
+    return g.db_session
+
+
+def close_request_session(_error: BaseException | None = None) -> None:
+    if not has_app_context():
+        return
+    session = g.pop("db_session", None)
+    if session is not None:
+        session.close()

@@ -1,0 +1,82 @@
+"""The plugin contract: every hook a Nebulo plugin may implement.
+
+A plugin is a module (or any object) with functions marked ``@hookimpl`` whose names are the
+hooks below. It is found through the ``nebulo.plugins`` entry-point group; first-party plugins
+are listed there exactly like third-party ones. Registration hooks get a ``register``
+callback: the plugin calls ``register(thing)``; the framework owns the collection, validates
+each thing and reports a duplicate name with both plugins named.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pluggy
+
+hookspec = pluggy.HookspecMarker("nebulo")
+hookimpl = pluggy.HookimplMarker("nebulo")
+
+
+@hookspec(firstresult=True)
+def plugin_info() -> dict[str, Any]:
+    """Return ``{"name", "version", "description", "requires": [plugin names]}``."""
+
+
+@hookspec
+def register_settings(register) -> None:
+    """Declare environment settings: ``register(Setting("NEBULO_X", default, "what it does"))``."""
+
+
+@hookspec
+def register_permissions(register) -> None:
+    """Add permissions: ``register("create_order", "Create sales orders", min_role="operator")``."""
+
+
+@hookspec
+def register_models(register) -> None:
+    """Import the models module and ``register(path)`` the plugin's Alembic version directory."""
+
+
+@hookspec
+def register_blueprints(register) -> None:
+    """Add flask-smorest Blueprints; each is mounted under ``/api/v1`` + its ``url_prefix``."""
+
+
+@hookspec
+def register_tools(register) -> None:
+    """Add assistant tools: ``register(tool)`` for functions decorated with ``assistant.tools.tool``."""
+
+
+@hookspec
+def register_connectors(register) -> None:
+    """Add connector classes (``connectors.base.Connector`` subclasses) by provider name."""
+
+
+@hookspec
+def register_jobs(register) -> None:
+    """Add background job functions: ``register(fn, retries=0, backoff=(...))``."""
+
+
+@hookspec
+def register_commands(cli) -> None:
+    """Add click commands to the ``nebulo`` command group ``cli``."""
+
+
+@hookspec
+def register_llm_providers(register) -> None:
+    """Add assistant providers: ``register(name, factory)``."""
+
+
+@hookspec
+def load_demo(project, session) -> None:
+    """Add this plugin's share of the demo data to ``project`` (``make run`` loads it)."""
+
+
+@hookspec
+def on_event(event) -> None:
+    """React to a committed domain event (``order.created``, ``customer.risk_changed``, ...)."""
+
+
+@hookspec
+def report_sections(report_type: str, project, period) -> list[dict[str, Any]]:
+    """Return sections for a report of ``report_type`` over ``period`` (a pair of datetimes)."""

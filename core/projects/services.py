@@ -1,0 +1,155 @@
+"""Projects, members and API keys: the tenancy logic behind /api/v1/projects."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from core.auth.models import ApiKey, User
+from core.context import Context, hash_api_key
+from core.db import get_scoped, scoped, utcnow
+from core.errors import Conflict, Invalid, NotFound
+from core.plugins import ROLES
+from core.projects.models import Project, ProjectMember
+
+OWNER = "owner"
+
+
+def create_project(session: Session, owner_id: uuid.UUID, data: dict[str, Any]) -> Project:
+    project = Project(**data)
+    session.add(project)
+    session.flush()
+    session.add(ProjectMember(project_id=project.id, user_id=owner_id, role=OWNER))
+    return project
+
+
+def list_projects(user_id: uuid.UUID):
+    return (
+        select(Project)
+        .join(ProjectMember, ProjectMember.project_id == Project.id)
+        .where(ProjectMember.user_id == user_id)
+        .order_by(Project.created_at, Project.id)
+    )
+
+
+def get_project(session: Session, ctx: Context) -> Project:
+    project = session.get(Project, ctx.project_id)
+    if project is None:
+        raise NotFound(f"Project {ctx.project_id} not found")
+    return project
+
+
+def update_project(session: Session, ctx: Context, changes: dict[str, Any]) -> Project:
+    project = get_project(session, ctx)
+    for name, value in changes.items():
+        setattr(project, name, value)
+    return project
+
+
+def delete_project(session: Session, ctx: Context) -> None:
+    """Delete the project and, through ON DELETE CASCADE, every row it owns."""
+    session.delete(get_project(session, ctx))
+
+
+def list_members(ctx: Context):
+    return (
+        select(ProjectMember, User)
+        .join(User, User.id == ProjectMember.user_id)
+        .where(ProjectMember.project_id == ctx.project_id)
+        .order_by(ProjectMember.created_at)
+    )
+
+
+def _check_role(role: str) -> None:
+    if role not in ROLES:
+        raise Invalid(errors={"role": [f"Must be one of: {', '.join(ROLES)}."]})
+
+
+def add_member(session: Session, ctx: Context, email: str, role: str) -> ProjectMember:
+    _check_role(role)
+    user = session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
+    if user is None:
+        raise NotFound(f"No user with email {email}; they must register first")
+    if session.get(ProjectMember, (ctx.project_id, user.id)) is not None:
+        raise Conflict(f"{email} is already a member of this project")
+    member = ProjectMember(project_id=ctx.project_id, user_id=user.id, role=role)
+    session.add(member)
+    return member
+
+
+def _member(session: Session, ctx: Context, user_id: uuid.UUID) -> ProjectMember:
+    member = session.get(ProjectMember, (ctx.project_id, user_id))
+    if member is None:
+        raise NotFound(f"User {user_id} is not a member of this project")
+    return member
+
+
+def _ensure_an_owner_remains(session: Session, ctx: Context, member: ProjectMember) -> None:
+    owners = session.scalar(
+        select(func.count())
+        .select_from(ProjectMember)
+        .where(ProjectMember.project_id == ctx.project_id, ProjectMember.role == OWNER)
+    )
+    if member.role == OWNER and owners <= 1:
+        raise Conflict("A project keeps at least one owner")
+
+
+def change_member_role(session: Session, ctx: Context, user_id: uuid.UUID, role: str) -> ProjectMember:
+    _check_role(role)
+    member = _member(session, ctx, user_id)
+    if (OWNER in (role, member.role)) and ctx.role != OWNER:
+        raise Conflict("Only an owner can grant or take away the owner role")
+    if role != OWNER:
+        _ensure_an_owner_remains(session, ctx, member)
+    member.role = role
+    return member
+
+
+def remove_member(session: Session, ctx: Context, user_id: uuid.UUID) -> None:
+    member = _member(session, ctx, user_id)
+    if member.role == OWNER and ctx.role != OWNER:
+        raise Conflict("Only an owner can remove an owner")
+    _ensure_an_owner_remains(session, ctx, member)
+    session.delete(member)
+
+
+API_KEY_PREFIX = "nbl_"
+
+
+def create_api_key(
+    session: Session, ctx: Context, name: str, scopes: list[str], known_permissions: set[str]
+) -> tuple[ApiKey, str]:
+    """A new key and its secret, which is shown this once and stored only as a digest.
+
+    A key cannot hold a permission its creator lacks."""
+    unknown = sorted(set(scopes) - known_permissions)
+    if unknown:
+        raise Invalid(errors={"scopes": [f"Unknown permissions: {', '.join(unknown)}."]})
+    beyond = sorted(set(scopes) - ctx.permissions)
+    if beyond:
+        raise Invalid(errors={"scopes": [f"You do not hold: {', '.join(beyond)}."]})
+    secret = API_KEY_PREFIX + secrets.token_urlsafe(32)
+    key = ApiKey(
+        project_id=ctx.project_id,
+        name=name,
+        prefix=secret[: len(API_KEY_PREFIX) + 6],
+        key_hash=hash_api_key(secret),
+        scopes=sorted(set(scopes)),
+        created_by=ctx.user_id,
+    )
+    session.add(key)
+    return key, secret
+
+
+def list_api_keys(ctx: Context):
+    return scoped(ApiKey, ctx.project_id).order_by(ApiKey.created_at)
+
+
+def revoke_api_key(session: Session, ctx: Context, key_id: uuid.UUID) -> None:
+    key = get_scoped(session, ApiKey, ctx.project_id, key_id, what="API key")
+    key.revoked_at = key.revoked_at or utcnow()
+
