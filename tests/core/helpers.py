@@ -1,0 +1,20 @@
+"""Assertions shared by the core tests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+ERROR_KEYS = {"detail", "code", "timestamp"}
+
+
+def assert_error(response: Any, status: int, code: str | None = None) -> dict:
+    """The response is ``status`` in Nebulo's one error format; returns the body."""
+    assert response.status_code == status, (response.status_code, response.get_data(as_text=True))
+    assert response.mimetype == "application/json"
+    body = response.get_json()
+    assert ERROR_KEYS <= set(body) <= ERROR_KEYS | {"errors"}, body
+    assert isinstance(body["detail"], str) and body["detail"]
+    assert body["timestamp"].endswith("Z")
+    if code is not None:
+        assert body["code"] == code, body
+    return body
