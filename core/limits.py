@@ -2,25 +2,33 @@
 
 Routes mark themselves with :func:`rate_limit`; ``create_app`` builds one Limiter per app and
 applies the marks, so several apps (tests, workers) never share counters by accident. With
-``REDIS_URL`` set the counters live in Redis and hold across gunicorn workers.
+``REDIS_URL`` set the counters live in Redis under ``<NEBULO_REDIS_NAMESPACE>:limits`` and hold
+across gunicorn workers and machines.
+
+Every limit counts per route: the default and plugin limits per user (or API key) when the
+caller is authenticated and per client address otherwise; the ``auth`` limit always per
+address, so a token does not buy more login attempts.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from flask import Flask, Response, request
 from flask_limiter import Limiter
+from limits import parse_many
 
-from core.config import Settings
+from core.config import ConfigError, Settings
 
+# Named limit -> (Settings field, environment variable).
 CORE_LIMITS = {
-    "default": "rate_limit_default",
-    "auth": "rate_limit_auth",
-    "ai": "rate_limit_ai",
-    "login_identifier": "rate_limit_login_identifier",
+    "default": ("rate_limit_default", "NEBULO_RATE_LIMIT_DEFAULT"),
+    "auth": ("rate_limit_auth", "NEBULO_RATE_LIMIT_AUTH"),
+    "ai": ("rate_limit_ai", "NEBULO_RATE_LIMIT_AI"),
+    "login_identifier": ("rate_limit_login_identifier", "NEBULO_RATE_LIMIT_LOGIN_IDENTIFIER"),
 }
 UNLIMITED_PATHS = ("/docs", "/redoc", "/openapi.json", "/healthz")
 
@@ -41,8 +49,9 @@ def rate_limit(
     """Limit a view by a named limit: ``auth``, ``ai``, ``default`` or a plugin setting name.
 
     The value comes from the settings (``NEBULO_RATE_LIMIT_AUTH``, a plugin's registered
-    setting such as ``NEBULO_RATE_LIMIT_CREATE_ORDER``, ...). ``key`` replaces the default key
-    (user when authenticated, else IP); ``deduct_when`` counts only some responses.
+    setting such as ``NEBULO_RATE_LIMIT_CREATE_ORDER``, ...). Put it on a MethodView method to
+    limit that method only. ``key`` replaces the default key (user when authenticated, else IP);
+    ``deduct_when`` counts only some responses.
     """
 
     def mark(view: Callable[..., Any]) -> Callable[..., Any]:
@@ -55,44 +64,106 @@ def rate_limit(
 
 
 def limit_value(settings: Settings, name: str) -> str:
+    """The configured value of a named limit, checked at start-up so a typo fails loudly."""
     if name in CORE_LIMITS:
-        return getattr(settings, CORE_LIMITS[name])
-    return str(settings.get(name))
+        field_name, variable = CORE_LIMITS[name]
+        value = getattr(settings, field_name)
+    else:
+        variable = name
+        try:
+            value = settings.get(name)
+        except KeyError:
+            raise ConfigError(
+                f"rate limit {name!r} is neither a core limit ({', '.join(CORE_LIMITS)}) nor a "
+                "setting registered by a loaded plugin"
+            ) from None
+    try:
+        if not parse_many(str(value)):
+            raise ValueError(value)
+    except ValueError:
+        raise ConfigError(
+            f"{variable}={value!r} is not a rate limit; use e.g. '100/minute' or '5 per second'"
+        ) from None
+    return str(value)
+
+
+def client_address() -> str:
+    return "ip:" + (request.remote_addr or "unknown")
 
 
 def client_key() -> str:
-    """The authenticated principal when there is one, else the client's address."""
+    """The authenticated principal when there is one, else the client's address.
+
+    An invalid or expired token counts against the address it came from.
+    """
     from core.context import principal_or_none
 
     principal = principal_or_none()
     if principal is not None:
         return principal.rate_limit_key
-    return "ip:" + (request.remote_addr or "unknown")
+    return client_address()
+
+
+NAMED_LIMIT_KEYS: dict[str, Callable[[], str]] = {"auth": client_address}
+
+
+def _limit_headers(limiter: Limiter) -> Callable[[Response], Response]:
+    """``X-RateLimit-*`` of the tightest limit of the request, ``Retry-After`` on 429 only.
+
+    flask-limiter reports the limit with the smallest window, which on a route with two
+    limits (login: per address and per identifier) can be the one with room left.
+    """
+
+    def add_headers(response: Response) -> Response:
+        limits = limiter.current_limits
+        if not limits:
+            return response
+        tightest = min(limits, key=lambda limit: (not limit.breached, limit.remaining))
+        reset_at = tightest.reset_at
+        response.headers["X-RateLimit-Limit"] = str(tightest.limit.amount)
+        response.headers["X-RateLimit-Remaining"] = str(max(tightest.remaining, 0))
+        response.headers["X-RateLimit-Reset"] = str(reset_at)
+        if response.status_code == 429:
+            response.headers["Retry-After"] = str(max(int(reset_at - time.time()), 1))
+        return response
+
+    return add_headers
 
 
 def build_limiter(app: Flask, settings: Settings) -> Limiter:
-    return Limiter(
+    storage_options = {}
+    if settings.redis_url:
+        storage_options["key_prefix"] = f"{settings.redis_namespace}:limits"
+    limiter = Limiter(
         key_func=client_key,
-        app=app,
-        default_limits=[settings.rate_limit_default],
+        default_limits=[limit_value(settings, "default")],
         default_limits_exempt_when=lambda: request.path.startswith(UNLIMITED_PATHS),
-        headers_enabled=True,
+        headers_enabled=False,
         storage_uri=settings.redis_url or "memory://",
-        key_prefix=f"{settings.redis_namespace}:limits",
+        storage_options=storage_options,
         strategy="fixed-window",
         enabled=settings.rate_limits_enabled,
     )
+    # after_request hooks run in reverse order: this one runs after the limiter has counted
+    # the responses of conditional limits (``deduct_when``).
+    app.after_request(_limit_headers(limiter))
+    limiter.init_app(app)
+    return limiter
 
 
 def apply_route_limits(app: Flask, limiter: Limiter, settings: Settings) -> None:
-    """Wrap every view that carries :func:`rate_limit` marks with this app's limiter."""
+    """Wrap every view that carries :func:`rate_limit` marks with this app's limiter.
+
+    Marks on a MethodView's methods limit only that HTTP method; the other methods keep the
+    default limit.
+    """
     for endpoint, view in list(app.view_functions.items()):
         marked: list[tuple[RateLimitMark, list[str] | None]] = [
             (mark, None) for mark in getattr(view, "_nebulo_rate_limits", ())
         ]
         view_class = getattr(view, "view_class", None)
         if view_class is not None:
-            for method in getattr(view_class, "methods", None) or ():
+            for method in sorted(getattr(view_class, "methods", None) or ()):
                 handler = getattr(view_class, method.lower(), None)
                 for mark in getattr(handler, "_nebulo_rate_limits", ()):
                     marked.append((mark, [method]))
@@ -100,7 +171,7 @@ def apply_route_limits(app: Flask, limiter: Limiter, settings: Settings) -> None
         for mark, methods in marked:
             wrapped = limiter.limit(
                 limit_value(settings, mark.name),
-                key_func=mark.key,
+                key_func=mark.key or NAMED_LIMIT_KEYS.get(mark.name),
                 deduct_when=mark.deduct_when,
                 methods=methods,
             )(wrapped)
