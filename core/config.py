@@ -150,14 +150,16 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
     values.update(overrides)
     settings = Settings(**values)
     if settings.env not in ENVIRONMENTS:
-        raise ConfigError(f"NEBULO_ENV must be one of {', '.join(ENVIRONMENTS)}, not {settings.env!r}")
+        raise ConfigError(
+            f"NEBULO_ENV must be one of {', '.join(ENVIRONMENTS)}, not {settings.env!r}"
+        )
     if settings.max_body_bytes <= 0:
         raise ConfigError("NEBULO_MAX_BODY_BYTES must be a positive number of bytes")
     if not settings.secret_key:
         if settings.is_production:
             raise ConfigError(
                 "NEBULO_SECRET_KEY is not set. In production set it to a long random value, "
-                'e.g. NEBULO_SECRET_KEY="$(python -c \'import secrets; print(secrets.token_urlsafe(48))\')"'
+                "e.g. NEBULO_SECRET_KEY=\"$(python -c 'import secrets; print(secrets.token_urlsafe(48))')\""
             )
         settings = replace(settings, secret_key=_development_secret())
     elif settings.is_production and len(settings.secret_key) < 32:

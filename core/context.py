@@ -65,6 +65,10 @@ def hash_api_key(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
+def is_websocket_handshake() -> bool:
+    return request.headers.get("Upgrade", "").lower() == "websocket"
+
+
 def _principal_from_request(session: Session) -> Principal:
     api_key = request.headers.get(API_KEY_HEADER)
     if api_key:
@@ -73,11 +77,18 @@ def _principal_from_request(session: Session) -> Principal:
             raise Unauthorized("Invalid or revoked API key")
         row.last_used_at = utcnow()
         session.commit()
-        return Principal(api_key_id=row.id, api_key_project_id=row.project_id, scopes=frozenset(row.scopes))
+        return Principal(
+            api_key_id=row.id, api_key_project_id=row.project_id, scopes=frozenset(row.scopes)
+        )
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
+    if not header and is_websocket_handshake() and request.args.get("token"):
+        # Browsers cannot set headers on a WebSocket handshake: the access token may come as ?token=.
+        scheme, token = "bearer", request.args["token"]
     if scheme.lower() != "bearer" or not token.strip():
-        raise Unauthorized("Authentication required: send 'Authorization: Bearer <token>' or X-API-Key")
+        raise Unauthorized(
+            "Authentication required: send 'Authorization: Bearer <token>' or X-API-Key"
+        )
     try:
         claims = decode_token(token.strip())
     except jwt.ExpiredSignatureError:

@@ -87,7 +87,9 @@ class Registry:
 
     def permissions_for_role(self, role: str) -> frozenset[str]:
         rank = ROLES.index(role)
-        return frozenset(p.name for p in self.permissions.values() if ROLES.index(p.min_role) <= rank)
+        return frozenset(
+            p.name for p in self.permissions.values() if ROLES.index(p.min_role) <= rank
+        )
 
 
 def job_name(function: Callable[..., Any]) -> str:
@@ -115,12 +117,12 @@ class _Staging:
 
     def register_settings(self, setting: Setting) -> None:
         if not isinstance(setting, Setting):
-            raise PluginError(f"{self.plugin} registered a setting that is not a core.config.Setting")
+            raise PluginError(
+                f"{self.plugin} registered a setting that is not a core.config.Setting"
+            )
         self._add("register_settings", "setting", setting.name, setting)
 
-    def register_permissions(
-        self, name: str, description: str, min_role: str = "operator"
-    ) -> None:
+    def register_permissions(self, name: str, description: str, min_role: str = "operator") -> None:
         if min_role not in ROLES:
             raise PluginError(f"{self.plugin}: permission {name!r} has unknown role {min_role!r}")
         self._add(
@@ -152,7 +154,10 @@ class _Staging:
         self._add("register_connectors", "connector", name, connector)
 
     def register_jobs(
-        self, function: Callable[..., Any], retries: int = 0, backoff: Iterable[float] = (5, 30, 120)
+        self,
+        function: Callable[..., Any],
+        retries: int = 0,
+        backoff: Iterable[float] = (5, 30, 120),
     ) -> None:
         name = job_name(function)
         spec = JobSpec(name, function, int(retries), tuple(backoff), self.plugin)
@@ -238,10 +243,16 @@ class PluginManager:
             record = candidates[name]
             if record.status == "failed":
                 continue
-            missing = [r for r in record.requires if self.records.get(r, PluginRecord(r, "")).status != "loaded"]
+            missing = [
+                r
+                for r in record.requires
+                if self.records.get(r, PluginRecord(r, "")).status != "loaded"
+            ]
             if missing:
                 reasons = ", ".join(
-                    f"{r} ({self.records[r].status})" if r in self.records else f"{r} (not installed)"
+                    f"{r} ({self.records[r].status})"
+                    if r in self.records
+                    else f"{r} (not installed)"
                     for r in missing
                 )
                 self._fail(record, f"requires {reasons}")

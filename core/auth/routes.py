@@ -93,11 +93,15 @@ class Login(MethodView):
     @blp.arguments(LoginSchema)
     @blp.response(200, TokenSchema)
     @rate_limit("auth")
-    @rate_limit("login_identifier", key=login_identifier_key, deduct_when=lambda r: r.status_code == 401)
+    @rate_limit(
+        "login_identifier", key=login_identifier_key, deduct_when=lambda r: r.status_code == 401
+    )
     def post(self, data):
         """Exchange email or username and password for an access and a refresh token."""
         session = get_session()
-        user = services.authenticate(session, data.get("email") or data["username"], data["password"])
+        user = services.authenticate(
+            session, data.get("email") or data["username"], data["password"]
+        )
         tokens = services.issue_tokens(session, user)
         session.commit()
         return tokens
@@ -112,7 +116,9 @@ class Refresh(MethodView):
     def post(self, data):
         """Rotate a refresh token: the old one stops working, a reused one revokes the session."""
         session = get_session()
-        tokens = services.rotate_refresh_token(session, data.get("refresh_token") or data["refresh"])
+        tokens = services.rotate_refresh_token(
+            session, data.get("refresh_token") or data["refresh"]
+        )
         session.commit()
         return tokens
 

@@ -33,7 +33,9 @@ def register_user(
         raise Invalid(errors={"password": [f"Use at least {MIN_PASSWORD_LENGTH} characters."]})
     taken = select(User.id).where(func.lower(User.email) == email)
     if username:
-        taken = select(User.id).where(or_(func.lower(User.email) == email, User.username == username))
+        taken = select(User.id).where(
+            or_(func.lower(User.email) == email, User.username == username)
+        )
     if session.scalar(taken) is not None:
         raise Conflict("A user with this email or username already exists")
     user = User(
@@ -71,14 +73,18 @@ def _verify(hasher: PasswordHasher, password_hash: str, password: str) -> bool:
         return False
 
 
-def issue_tokens(session: Session, user: User, family_id: uuid.UUID | None = None) -> dict[str, Any]:
+def issue_tokens(
+    session: Session, user: User, family_id: uuid.UUID | None = None
+) -> dict[str, Any]:
     settings = current_app.extensions["nebulo"].settings
     family_id = family_id or uuid.uuid4()
     claims = {"fam": str(family_id)}
     access_ttl = timedelta(minutes=settings.access_token_minutes)
     refresh_ttl = timedelta(days=settings.refresh_token_days)
     access = create_access_token(str(user.id), additional_claims=claims, expires_delta=access_ttl)
-    refresh = create_refresh_token(str(user.id), additional_claims=claims, expires_delta=refresh_ttl)
+    refresh = create_refresh_token(
+        str(user.id), additional_claims=claims, expires_delta=refresh_ttl
+    )
     session.add(
         RefreshToken(
             jti=decode_token(refresh)["jti"],

@@ -17,7 +17,9 @@ from core.plugins import ROLES
 from core.projects import services
 from core.schemas import PageArgs, StrictSchema
 
-blp = Blueprint("projects", __name__, url_prefix="/projects", description="Projects, members, API keys")
+blp = Blueprint(
+    "projects", __name__, url_prefix="/projects", description="Projects, members, API keys"
+)
 
 
 class ProjectSchema(StrictSchema):
@@ -106,7 +108,9 @@ class ProjectItem(MethodView):
     def patch(self, changes, project_id: UUID):
         """Change a project's name, description, timezone, settings or active flag."""
         session = get_session()
-        project = services.update_project(session, project_context(project_id, "manage_project"), changes)
+        project = services.update_project(
+            session, project_context(project_id, "manage_project"), changes
+        )
         session.commit()
         return project
 

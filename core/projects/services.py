@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from core.auth.models import ApiKey, User
 from core.context import Context, hash_api_key
 from core.db import get_scoped, scoped, utcnow
-from core.errors import Conflict, Invalid, NotFound
+from core.errors import Conflict, Forbidden, Invalid, NotFound
 from core.plugins import ROLES
 from core.projects.models import Project, ProjectMember
 
@@ -69,8 +69,16 @@ def _check_role(role: str) -> None:
         raise Invalid(errors={"role": [f"Must be one of: {', '.join(ROLES)}."]})
 
 
+def _require_owner_for(ctx: Context, action: str) -> None:
+    """Owner rights stay with owners: an admin who could mint owners could delete the project."""
+    if ctx.role != OWNER:
+        raise Forbidden(f"Only an owner can {action}")
+
+
 def add_member(session: Session, ctx: Context, email: str, role: str) -> ProjectMember:
     _check_role(role)
+    if role == OWNER:
+        _require_owner_for(ctx, "add an owner")
     user = session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
     if user is None:
         raise NotFound(f"No user with email {email}; they must register first")
@@ -98,11 +106,13 @@ def _ensure_an_owner_remains(session: Session, ctx: Context, member: ProjectMemb
         raise Conflict("A project keeps at least one owner")
 
 
-def change_member_role(session: Session, ctx: Context, user_id: uuid.UUID, role: str) -> ProjectMember:
+def change_member_role(
+    session: Session, ctx: Context, user_id: uuid.UUID, role: str
+) -> ProjectMember:
     _check_role(role)
     member = _member(session, ctx, user_id)
-    if (OWNER in (role, member.role)) and ctx.role != OWNER:
-        raise Conflict("Only an owner can grant or take away the owner role")
+    if OWNER in (role, member.role):
+        _require_owner_for(ctx, "grant or take away the owner role")
     if role != OWNER:
         _ensure_an_owner_remains(session, ctx, member)
     member.role = role
@@ -111,8 +121,8 @@ def change_member_role(session: Session, ctx: Context, user_id: uuid.UUID, role:
 
 def remove_member(session: Session, ctx: Context, user_id: uuid.UUID) -> None:
     member = _member(session, ctx, user_id)
-    if member.role == OWNER and ctx.role != OWNER:
-        raise Conflict("Only an owner can remove an owner")
+    if member.role == OWNER:
+        _require_owner_for(ctx, "remove an owner")
     _ensure_an_owner_remains(session, ctx, member)
     session.delete(member)
 
@@ -152,4 +162,3 @@ def list_api_keys(ctx: Context):
 def revoke_api_key(session: Session, ctx: Context, key_id: uuid.UUID) -> None:
     key = get_scoped(session, ApiKey, ctx.project_id, key_id, what="API key")
     key.revoked_at = key.revoked_at or utcnow()
-
