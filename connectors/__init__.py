@@ -1,0 +1,1 @@
+"""Outside channels (Shopify, WhatsApp, Telegram, ...) behind one contract: ``connectors.base``."""
