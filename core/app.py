@@ -18,6 +18,7 @@ from core.config import Settings, load_settings
 from core.db import Database, close_request_session
 from core.http import UUIDConverter, check_content_type
 from core.limits import apply_route_limits, build_limiter
+from core.openapi import ErrorResponses
 from core.pagination import add_pagination_header
 from core.plugins import Permission, PluginManager, Registry
 
@@ -101,6 +102,7 @@ def create_app(
 
     api = NebuloApi(
         spec_kwargs={
+            "extra_plugins": [ErrorResponses()],
             "info": {"description": "Store operations through plugins and an AI assistant."},
             "security": [{"bearerAuth": []}, {"apiKey": []}],
             "components": {
