@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import pkgutil
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,10 +18,11 @@ from core import errors
 from core.config import Settings, load_settings
 from core.db import Database, close_request_session
 from core.http import UUIDConverter, check_content_type
+from core.jobs import build_dispatcher
 from core.limits import apply_route_limits, build_limiter
 from core.openapi import ErrorResponses
 from core.pagination import add_pagination_header
-from core.plugins import Permission, PluginManager, Registry
+from core.plugins import JobSpec, Permission, PluginManager, Registry, job_name
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +34,9 @@ CORE_PERMISSIONS = (
     ("manage_api_keys", "Create and revoke API keys", "admin"),
     ("manage_webhooks", "Manage outbound webhooks", "admin"),
 )
+
+# Core job functions, registered like plugins' jobs: ("module:function", retries, backoff).
+CORE_JOBS: tuple[tuple[str, int, tuple[float, ...]], ...] = ()
 
 
 class NebuloApi(Api):
@@ -55,6 +60,7 @@ class Nebulo:
     password_hasher: PasswordHasher
     dummy_password_hash: str
     limiter: Any = None
+    jobs: Any = None
     services: dict[str, Any] = field(default_factory=dict)
     _role_permissions: dict[str, frozenset[str]] = field(default_factory=dict)
 
@@ -95,6 +101,7 @@ def create_app(
 
     plugins = PluginManager()
     _register_core_permissions(plugins.registry)
+    _register_core_jobs(plugins.registry)
     plugins.load(
         plugins.discover(extra_plugins), enabled=settings.plugins, disabled=settings.disable_plugins
     )
@@ -136,6 +143,7 @@ def create_app(
 
     _register_blueprints(app, api, plugins.registry)
     state.limiter = build_limiter(app, settings)
+    state.jobs = build_dispatcher(app)
     apply_route_limits(app, state.limiter, settings)
 
     plugins.call_each("register_commands", cli=app.cli)
@@ -153,12 +161,21 @@ def _register_core_permissions(registry: Registry) -> None:
         registry.owners[("permission", name)] = "core"
 
 
+def _register_core_jobs(registry: Registry) -> None:
+    for path, retries, backoff in CORE_JOBS:
+        function = pkgutil.resolve_name(path)
+        name = job_name(function)
+        registry.jobs[name] = JobSpec(name, function, retries, backoff, "core")
+        registry.owners[("job", name)] = "core"
+
+
 def _register_blueprints(app: Flask, api: NebuloApi, registry: Registry) -> None:
     from core.auth.routes import blp as auth_blp
+    from core.jobs_routes import blp as jobs_blp
     from core.plugins_routes import blp as plugins_blp
     from core.projects.routes import blp as projects_blp
 
-    for blueprint in (auth_blp, projects_blp, plugins_blp):
+    for blueprint in (auth_blp, projects_blp, plugins_blp, jobs_blp):
         api.register_blueprint(blueprint, url_prefix="/api/v1" + blueprint.url_prefix)
     for plugin, blueprint in registry.blueprints:
         try:

@@ -82,8 +82,35 @@ def serve(host: str, port: int) -> None:
     """Serve the API (threaded, WebSockets included). Use gunicorn in production."""
     from werkzeug.serving import run_simple
 
+    from core.jobs import EmbeddedDispatcher
+
+    jobs = current_app.extensions["nebulo"].jobs
+    if isinstance(jobs, EmbeddedDispatcher):
+        jobs.start()
     click.echo(f"Nebulo on http://{host}:{port} (docs at http://{host}:{port}/docs)")
     run_simple(host, port, current_app._get_current_object(), threaded=True, use_reloader=False)
+
+
+@cli.command("worker")
+@click.option("--burst", is_flag=True, help="Quit once the queue is empty.")
+@click.option("--name", default=None, help="Worker name (default: rq's host.pid name).")
+@with_appcontext
+def worker(burst: bool, name: str | None) -> None:
+    """Run background jobs from Redis (start as many as you like, on any machine)."""
+    from core.jobs import RqDispatcher, recover_expired_jobs
+
+    app = current_app._get_current_object()
+    dispatcher = app.extensions["nebulo"].jobs
+    if not isinstance(dispatcher, RqDispatcher):
+        raise click.ClickException(
+            "REDIS_URL is not set: without Redis, jobs run inside the web process; "
+            "set REDIS_URL to run separate workers"
+        )
+    recovered = recover_expired_jobs(app)
+    if recovered:
+        click.echo(f"recovered {recovered} job(s) left running by a lost worker")
+    log_level = app.extensions["nebulo"].settings.log_level
+    dispatcher.worker(name).work(burst=burst, with_scheduler=True, logging_level=log_level)
 
 
 def main() -> None:

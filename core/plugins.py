@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from importlib.metadata import entry_points
+from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
 from typing import Any
 
@@ -106,10 +106,10 @@ class _Staging:
 
     def _add(self, hook: str, kind: str, name: str, value: Any) -> None:
         owner = self.registry.owners.get((kind, name))
-        if owner is not None or name in self.items[hook]:
-            raise PluginError(
-                f"{kind} {name!r} is registered by both {owner or self.plugin} and {self.plugin}"
-            )
+        if owner is not None:
+            raise PluginError(f"{kind} {name!r} is registered by both {owner} and {self.plugin}")
+        if name in self.items[hook]:
+            raise PluginError(f"{kind} {name!r} is registered twice by {self.plugin}")
         self.items[hook][name] = value
 
     def callback(self, hook: str) -> Callable[..., None]:
@@ -204,13 +204,16 @@ class PluginManager:
         self.order: list[str] = []
 
     def discover(self, extra: Iterable[tuple[str, Any]] = ()) -> list[tuple[str, Any]]:
-        """(name, module) for every entry point of ``nebulo.plugins`` plus ``extra``."""
-        found: list[tuple[str, Any]] = []
-        for entry_point in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
-            try:
-                found.append((entry_point.name, entry_point.load()))
-            except Exception as error:  # noqa: BLE001 - a broken plugin must not stop the app
-                self._fail(PluginRecord(entry_point.name), f"import failed: {error!r}")
+        """(name, plugin) for every entry point of ``nebulo.plugins`` plus ``extra``.
+
+        Entry points are imported by :meth:`load`, so a disabled plugin is never imported."""
+        found: list[tuple[str, Any]] = sorted(
+            (
+                (entry_point.name, entry_point)
+                for entry_point in entry_points(group=ENTRY_POINT_GROUP)
+            ),
+            key=lambda item: item[0],
+        )
         found.extend(extra)
         return found
 
@@ -220,20 +223,26 @@ class PluginManager:
         enabled: Iterable[str] = (),
         disabled: Iterable[str] = (),
     ) -> Registry:
+        """Import, order and register ``plugins`` ((name, module or entry point) pairs)."""
         enabled, disabled = set(enabled), set(disabled)
         candidates: dict[str, PluginRecord] = {}
-        for name, module in plugins:
+        for name, plugin in plugins:
             if name in self.records or name in candidates:
-                self._fail(PluginRecord(name), "two plugins are registered under this name")
-                candidates.pop(name, None)
+                earlier = candidates.pop(name, None) or self.records[name]
+                self._fail(earlier, "two plugins are registered under this name")
                 continue
-            record = PluginRecord(name, module=module)
+            record = PluginRecord(name)
             if (enabled and name not in enabled) or name in disabled:
                 record.status = "disabled"
                 self.records[name] = record
                 continue
             try:
-                self.pm.register(module, name=name)
+                record.module = plugin.load() if isinstance(plugin, EntryPoint) else plugin
+            except Exception as error:  # noqa: BLE001 - a broken plugin must not stop the app
+                self._fail(record, f"import failed: {error!r}")
+                continue
+            try:
+                self.pm.register(record.module, name=name)
                 self._read_info(record)
             except Exception as error:  # noqa: BLE001
                 self._fail(record, f"invalid plugin: {error}")
@@ -266,7 +275,8 @@ class PluginManager:
                 info = impl.function() or {}
                 record.version = str(info.get("version", ""))
                 record.description = str(info.get("description", ""))
-                record.requires = tuple(info.get("requires", ()))
+                requires = info.get("requires", ())
+                record.requires = (requires,) if isinstance(requires, str) else tuple(requires)
 
     def _ordered(self, candidates: dict[str, PluginRecord]) -> list[str]:
         """Requirements first (stable by name); plugins on a requirement cycle fail."""

@@ -89,6 +89,7 @@ def app(stack: Stack):
     app = create_app(stack.settings())
     migrate.upgrade(app)
     yield app
+    app.extensions["nebulo"].jobs.stop()
     app.extensions["nebulo"].db.dispose()
 
 
@@ -123,6 +124,7 @@ def make_app(stack: Stack, app):
 
     yield build
     for other in created:
+        other.extensions["nebulo"].jobs.stop()
         other.extensions["nebulo"].db.dispose()
 
 

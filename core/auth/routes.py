@@ -68,7 +68,9 @@ class RefreshSchema(StrictSchema):
 
 def login_identifier_key() -> str:
     """Failed logins are counted per submitted identifier, whether or not the account exists."""
-    body = request.get_json(silent=True) or {}
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        body = {}  # not an object: the schema answers 422 after the limit check
     identifier = body.get("email") or body.get("username") or ""
     return "login:" + str(identifier).strip().lower()
 

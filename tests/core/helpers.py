@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from types import ModuleType
 from typing import Any
+
+from core.hookspecs import hookimpl
 
 ERROR_KEYS = {"detail", "code", "timestamp"}
 
@@ -18,3 +22,12 @@ def assert_error(response: Any, status: int, code: str | None = None) -> dict:
     if code is not None:
         assert body["code"] == code, body
     return body
+
+
+def make_plugin(name: str, **hooks: Callable[..., Any]) -> ModuleType:
+    """An in-memory plugin module: each keyword is a hook implementation."""
+    module = ModuleType(f"nebulo_test_plugin_{name}")
+    for hook, function in hooks.items():
+        function.__name__ = hook
+        setattr(module, hook, hookimpl(function))
+    return module
