@@ -184,6 +184,8 @@ def run_job(job_id: str) -> None:
             .values(
                 status="running",
                 attempts=attempt,
+                progress=0,
+                message="",
                 started_at=now,
                 ended_at=None,
                 lease_until=now + timedelta(seconds=state.settings.job_lease_seconds),
@@ -217,7 +219,7 @@ def run_job(job_id: str) -> None:
         else:
             _finish(state, job_uuid, attempt, status="failed", error=message)
         return
-    _finish(state, job_uuid, attempt, status="finished", result=result, progress=100)
+    _finish(state, job_uuid, attempt, status="finished", result=result, progress=100, error=None)
 
 
 def recover_expired_jobs(app: Flask) -> int:
