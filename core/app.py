@@ -14,7 +14,7 @@ from flask_jwt_extended import JWTManager
 from flask_smorest import Api
 from flask_sock import Sock
 
-from core import errors
+from core import errors, events, ws
 from core.config import Settings, load_settings
 from core.db import Database, close_request_session
 from core.http import UUIDConverter, check_content_type
@@ -36,7 +36,9 @@ CORE_PERMISSIONS = (
 )
 
 # Core job functions, registered like plugins' jobs: ("module:function", retries, backoff).
-CORE_JOBS: tuple[tuple[str, int, tuple[float, ...]], ...] = ()
+CORE_JOBS: tuple[tuple[str, int, tuple[float, ...]], ...] = (
+    ("core.webhooks.services:deliver_webhook", 4, (10.0, 60.0, 300.0, 1800.0)),
+)
 
 
 class NebuloApi(Api):
@@ -174,9 +176,12 @@ def _register_blueprints(app: Flask, api: NebuloApi, registry: Registry) -> None
     from core.jobs_routes import blp as jobs_blp
     from core.plugins_routes import blp as plugins_blp
     from core.projects.routes import blp as projects_blp
+    from core.webhooks.routes import blp as webhooks_blp
 
-    for blueprint in (auth_blp, projects_blp, plugins_blp, jobs_blp):
+    for blueprint in (auth_blp, projects_blp, plugins_blp, jobs_blp, webhooks_blp):
         api.register_blueprint(blueprint, url_prefix="/api/v1" + blueprint.url_prefix)
+    events.init_app(app)
+    ws.init_app(app)
     for plugin, blueprint in registry.blueprints:
         try:
             api.register_blueprint(blueprint, url_prefix="/api/v1" + (blueprint.url_prefix or ""))

@@ -1,0 +1,1 @@
+"""Outbound webhooks: a project's events POSTed, signed, to URLs it registered."""

@@ -1,0 +1,55 @@
+"""``/api/v1/ws/<project_id>``: a project's committed events pushed over a WebSocket.
+
+Authenticate with ``Authorization: Bearer <access token>``, ``?token=<access token>`` (browsers
+cannot set headers on a WebSocket) or ``X-API-Key``; the caller needs ``view_project`` in that
+project. The first frame is ``{"type": "subscribed", "project_id": ...}``; every later frame is
+one event ``{"id", "name", "project_id", "payload", "occurred_at"}``. A refused connection gets
+one error frame ``{"detail", "code", "timestamp"}`` and is closed with code 4000 + the HTTP
+status it would have had (4401 unauthenticated, 4403 forbidden, 4404 no such project).
+Messages from the client are ignored.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+from flask import Flask, current_app
+from simple_websocket import Server
+
+from core.context import project_context
+from core.db import close_request_session
+from core.errors import NebuloError, utc_timestamp
+from core.events import event_broker
+
+PATH = "/api/v1/ws/<uuid:project_id>"
+POLL_SECONDS = 1.0
+CLOSE_REASON_BYTES = 120
+
+
+def project_events(ws: Server, project_id: uuid.UUID) -> None:
+    """Push the project's events until the client goes away."""
+    try:
+        project_context(project_id, "view_project")
+    except NebuloError as error:
+        _refuse(ws, error)
+        return
+    finally:
+        close_request_session()  # no database connection is held while the socket is open
+    with event_broker(current_app).subscribe(project_id) as subscription:
+        ws.send(json.dumps({"type": "subscribed", "project_id": str(project_id)}))
+        while True:
+            message = subscription.get(timeout=POLL_SECONDS)
+            if message is not None:
+                ws.send(message)
+            ws.receive(timeout=0)  # raises ConnectionClosed once the client has gone
+
+
+def _refuse(ws: Server, error: NebuloError) -> None:
+    ws.send(json.dumps({"detail": error.detail, "code": error.code, "timestamp": utc_timestamp()}))
+    reason = error.detail.encode()[:CLOSE_REASON_BYTES].decode(errors="ignore")
+    ws.close(reason=4000 + error.status, message=reason)
+
+
+def init_app(app: Flask) -> None:
+    app.extensions["nebulo"].sock.route(PATH, endpoint="project_events")(project_events)
