@@ -69,6 +69,8 @@ class Settings:
     argon2_memory_kib: int = 65536
     log_level: str = "INFO"
     plugin: Mapping[str, Any] = field(default_factory=dict)
+    # The variables these settings were read from; plugin settings are parsed from them too.
+    environ: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def is_production(self) -> bool:
@@ -88,8 +90,9 @@ class Settings:
     def with_plugin_settings(
         self, declared: list[Setting], environ: Mapping[str, str] | None = None
     ) -> Settings:
-        """Parse the plugin settings from the environment once, with a clear error per bad value."""
-        environ = os.environ if environ is None else environ
+        """Parse the plugin settings once, from the same variables as the core settings, with a
+        clear error per bad value."""
+        environ = self.environ if environ is None else environ
         values = dict(self.plugin)
         for setting in declared:
             if setting.name in values:
@@ -130,6 +133,18 @@ ENVIRONMENT_VARIABLES: dict[str, tuple[str, Callable[[str], Any]]] = {
     "NEBULO_LOG_LEVEL": ("log_level", str),
 }
 
+# A zero lifetime would make flask-jwt-extended issue tokens that never expire.
+POSITIVE_SETTINGS = {
+    "NEBULO_ACCESS_TOKEN_MINUTES": "access_token_minutes",
+    "NEBULO_REFRESH_TOKEN_DAYS": "refresh_token_days",
+    "NEBULO_MAX_BODY_BYTES": "max_body_bytes",
+    "NEBULO_JOB_LEASE_SECONDS": "job_lease_seconds",
+    "NEBULO_WEBHOOK_TIMEOUT_SECONDS": "webhook_timeout_seconds",
+    "NEBULO_ARGON2_TIME_COST": "argon2_time_cost",
+    "NEBULO_ARGON2_MEMORY_KIB": "argon2_memory_kib",
+}
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
 
 def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
     """Build the settings from ``environ`` (default ``os.environ``), then apply ``overrides``.
@@ -148,18 +163,27 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
         except ValueError as error:
             raise ConfigError(f"{variable}={raw!r} is invalid: {error}") from None
     values.update(overrides)
-    settings = Settings(**values)
+    settings = Settings(**values, environ=dict(environ))
     if settings.env not in ENVIRONMENTS:
         raise ConfigError(
             f"NEBULO_ENV must be one of {', '.join(ENVIRONMENTS)}, not {settings.env!r}"
         )
-    if settings.max_body_bytes <= 0:
-        raise ConfigError("NEBULO_MAX_BODY_BYTES must be a positive number of bytes")
+    for variable, name in POSITIVE_SETTINGS.items():
+        if getattr(settings, name) <= 0:
+            raise ConfigError(
+                f"{variable} must be a positive number, not {getattr(settings, name)!r}"
+            )
+    if settings.log_level.upper() not in LOG_LEVELS:
+        raise ConfigError(
+            f"NEBULO_LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, not {settings.log_level!r}"
+        )
+    settings = replace(settings, log_level=settings.log_level.upper())
     if not settings.secret_key:
         if settings.is_production:
             raise ConfigError(
-                "NEBULO_SECRET_KEY is not set. In production set it to a long random value, "
-                "e.g. NEBULO_SECRET_KEY=\"$(python -c 'import secrets; print(secrets.token_urlsafe(48))')\""
+                "NEBULO_SECRET_KEY is not set. In production set it to a long random value, e.g. "
+                'NEBULO_SECRET_KEY="$(python -c '
+                "'import secrets; print(secrets.token_urlsafe(48))')\""
             )
         settings = replace(settings, secret_key=_development_secret())
     elif settings.is_production and len(settings.secret_key) < 32:

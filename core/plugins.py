@@ -325,7 +325,7 @@ class PluginManager:
         log.error("plugin %s disabled: %s", record.name, reason)
 
     def call_each(self, hook: str, **kwargs: Any) -> list[Any]:
-        """Call a runtime hook on every loaded plugin; one plugin's exception is logged, not raised."""
+        """Call a runtime hook on every loaded plugin; exceptions are logged, not raised."""
         results = []
         for impl in getattr(self.pm.hook, hook).get_hookimpls():
             if self.records.get(impl.plugin_name, PluginRecord("")).status != "loaded":
