@@ -1,0 +1,510 @@
+"""Request and response schemas of the orders and catalog endpoints."""
+
+from __future__ import annotations
+
+from datetime import UTC
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from marshmallow import (
+    EXCLUDE,
+    ValidationError,
+    fields,
+    post_load,
+    pre_load,
+    validate,
+    validates_schema,
+)
+
+from core.db import to_money
+from core.schemas import PageArgs, StrictSchema
+from plugins.orders.models import ORDER_STATUSES
+
+MAX_MONEY = Decimal("999999999999.99")
+MAX_QUANTITY = 1_000_000
+
+# ISO 4217 codes in current use.
+ISO_4217 = frozenset(
+    [
+        "AED",
+        "AFN",
+        "ALL",
+        "AMD",
+        "ANG",
+        "AOA",
+        "ARS",
+        "AUD",
+        "AWG",
+        "AZN",
+        "BAM",
+        "BBD",
+        "BDT",
+        "BGN",
+        "BHD",
+        "BIF",
+        "BMD",
+        "BND",
+        "BOB",
+        "BRL",
+        "BSD",
+        "BTN",
+        "BWP",
+        "BYN",
+        "BZD",
+        "CAD",
+        "CDF",
+        "CHF",
+        "CLP",
+        "CNY",
+        "COP",
+        "CRC",
+        "CUP",
+        "CVE",
+        "CZK",
+        "DJF",
+        "DKK",
+        "DOP",
+        "DZD",
+        "EGP",
+        "ERN",
+        "ETB",
+        "EUR",
+        "FJD",
+        "FKP",
+        "GBP",
+        "GEL",
+        "GHS",
+        "GIP",
+        "GMD",
+        "GNF",
+        "GTQ",
+        "GYD",
+        "HKD",
+        "HNL",
+        "HTG",
+        "HUF",
+        "IDR",
+        "ILS",
+        "INR",
+        "IQD",
+        "IRR",
+        "ISK",
+        "JMD",
+        "JOD",
+        "JPY",
+        "KES",
+        "KGS",
+        "KHR",
+        "KMF",
+        "KPW",
+        "KRW",
+        "KWD",
+        "KYD",
+        "KZT",
+        "LAK",
+        "LBP",
+        "LKR",
+        "LRD",
+        "LSL",
+        "LYD",
+        "MAD",
+        "MDL",
+        "MGA",
+        "MKD",
+        "MMK",
+        "MNT",
+        "MOP",
+        "MRU",
+        "MUR",
+        "MVR",
+        "MWK",
+        "MXN",
+        "MYR",
+        "MZN",
+        "NAD",
+        "NGN",
+        "NIO",
+        "NOK",
+        "NPR",
+        "NZD",
+        "OMR",
+        "PAB",
+        "PEN",
+        "PGK",
+        "PHP",
+        "PKR",
+        "PLN",
+        "PYG",
+        "QAR",
+        "RON",
+        "RSD",
+        "RUB",
+        "RWF",
+        "SAR",
+        "SBD",
+        "SCR",
+        "SDG",
+        "SEK",
+        "SGD",
+        "SHP",
+        "SLE",
+        "SOS",
+        "SRD",
+        "SSP",
+        "STN",
+        "SVC",
+        "SYP",
+        "SZL",
+        "THB",
+        "TJS",
+        "TMT",
+        "TND",
+        "TOP",
+        "TRY",
+        "TTD",
+        "TWD",
+        "TZS",
+        "UAH",
+        "UGX",
+        "USD",
+        "UYU",
+        "UZS",
+        "VES",
+        "VND",
+        "VUV",
+        "WST",
+        "XAF",
+        "XCD",
+        "XCG",
+        "XOF",
+        "XPF",
+        "YER",
+        "ZAR",
+        "ZMW",
+        "ZWG",
+    ]
+)
+
+
+class Money(fields.Field):
+    """An amount of money: read from a JSON number or numeric string, written as a number.
+
+    Reading goes through the number's decimal text, so 99.99 stays exactly 99.99; more than two
+    decimals, negatives, NaN and infinities are refused rather than rounded away.
+    """
+
+    default_error_messages = {
+        "invalid": "Not a valid amount of money.",
+        "negative": "Must not be negative.",
+        "too_precise": "At most two decimals.",
+        "too_large": f"Must not exceed {MAX_MONEY}.",
+    }
+
+    def _serialize(self, value: Any, attr: Any, obj: Any, **kwargs: Any) -> float | None:
+        return None if value is None else float(to_money(value))
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> Decimal:
+        if isinstance(value, bool) or not isinstance(value, int | float | str):
+            raise self.make_error("invalid")
+        try:
+            amount = Decimal(repr(value) if isinstance(value, float) else str(value).strip())
+        except InvalidOperation:
+            raise self.make_error("invalid") from None
+        if not amount.is_finite():
+            raise self.make_error("invalid")
+        if amount < 0:
+            raise self.make_error("negative")
+        if amount != amount.quantize(Decimal("0.01")):
+            raise self.make_error("too_precise")
+        if amount > MAX_MONEY:
+            raise self.make_error("too_large")
+        return to_money(amount)
+
+
+def utc_datetime(**kwargs: Any) -> fields.AwareDateTime:
+    """An ISO-8601 time; one without a zone is taken as UTC."""
+    return fields.AwareDateTime(default_timezone=UTC, **kwargs)
+
+
+class Currency(fields.String):
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> str:
+        code = super()._deserialize(value, attr, data, **kwargs).strip().upper()
+        if code not in ISO_4217:
+            raise ValidationError(f"{value!r} is not an ISO 4217 currency code (e.g. USD, EUR).")
+        return code
+
+
+# ---- catalog -------------------------------------------------------------------------------
+
+
+class CategorySchema(StrictSchema):
+    id = fields.UUID(dump_only=True)
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    description = fields.String(load_default="", validate=validate.Length(max=2000))
+    created_at = fields.DateTime(dump_only=True)
+    updated_at = fields.DateTime(dump_only=True)
+
+
+class CategoryUpdateSchema(StrictSchema):
+    name = fields.String(validate=validate.Length(min=1, max=200))
+    description = fields.String(validate=validate.Length(max=2000))
+
+
+class ProductSchema(StrictSchema):
+    id = fields.UUID(dump_only=True)
+    category_id = fields.UUID(load_default=None, allow_none=True)
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    sku = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=64))
+    description = fields.String(load_default="", validate=validate.Length(max=2000))
+    price = Money(required=True)
+    stock = fields.Integer(strict=True, load_default=0, validate=validate.Range(min=0, max=10**9))
+    deleted = fields.Boolean(dump_only=True)
+    deleted_at = fields.DateTime(dump_only=True)
+    created_at = fields.DateTime(dump_only=True)
+    updated_at = fields.DateTime(dump_only=True)
+
+
+class ProductUpdateSchema(StrictSchema):
+    category_id = fields.UUID(allow_none=True)
+    name = fields.String(validate=validate.Length(min=1, max=200))
+    sku = fields.String(allow_none=True, validate=validate.Length(min=1, max=64))
+    description = fields.String(validate=validate.Length(max=2000))
+    price = Money()
+    stock = fields.Integer(strict=True, validate=validate.Range(min=0, max=10**9))
+    updated_at = fields.DateTime(
+        load_only=True, metadata={"description": "Accepted and ignored (seed 003)"}
+    )
+
+
+class ProductListArgs(PageArgs):
+    q = fields.String(validate=validate.Length(min=1, max=200))
+    category_id = fields.UUID()
+    include_deleted = fields.Boolean(load_default=False)
+
+
+# ---- orders --------------------------------------------------------------------------------
+
+
+class ItemInSchema(StrictSchema):
+    """One line: a catalog product (``product_id``, or a ``product_name``/``sku`` it has) or free text.
+
+    The price may be called ``price`` (seed 000), ``price_per_unit`` (seed 003) or ``unit_price``;
+    without one the catalog price applies.
+    """
+
+    product_id = fields.UUID()
+    product_name = fields.String(validate=validate.Length(min=1, max=200))
+    name = fields.String(validate=validate.Length(min=1, max=200))
+    sku = fields.String(validate=validate.Length(min=1, max=64))
+    quantity = fields.Integer(
+        strict=True, required=True, validate=validate.Range(min=1, max=MAX_QUANTITY)
+    )
+    price = Money()
+    price_per_unit = Money()
+    unit_price = Money()
+
+    @validates_schema
+    def _one_price_and_a_product(self, data: dict[str, Any], **kwargs: Any) -> None:
+        prices = [name for name in ("price", "price_per_unit", "unit_price") if name in data]
+        if len(prices) > 1:
+            raise ValidationError("Give one of price, price_per_unit, unit_price.", prices[1])
+        if not any(name in data for name in ("product_id", "product_name", "name", "sku")):
+            raise ValidationError(
+                "Name the product: product_id, product_name, name or sku.", "product_name"
+            )
+
+    @post_load
+    def _canonical(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+        price = None
+        for alias in ("price", "price_per_unit", "unit_price"):
+            if alias in data:
+                price = data.pop(alias)
+        data["unit_price"] = price
+        if "product_name" in data:
+            data.setdefault("name", data["product_name"])
+        data.pop("product_name", None)
+        return data
+
+
+class OrderCreateSchema(StrictSchema):
+    """Seed 000 (``customer_name`` + ``items``) and seed 003 (``customer_id`` + ``transaction_details``)."""
+
+    customer_id = fields.UUID()
+    customer_name = fields.String(validate=validate.Length(min=1, max=200))
+    customer_email = fields.Email()
+    customer_phone = fields.String(validate=validate.Length(min=3, max=40))
+    membership_id = fields.UUID()
+    person_id = fields.UUID()
+    table_number = fields.Integer(strict=True, validate=validate.Range(min=0, max=100000))
+    external_id = fields.String(validate=validate.Length(min=1, max=100))
+    provider = fields.String(load_default="manual", validate=validate.Length(min=1, max=32))
+    status = fields.String(load_default="pending", validate=validate.OneOf(("pending", "paid")))
+    currency = Currency(load_default="USD")
+    order_date = utc_datetime()
+    date = utc_datetime(metadata={"description": "Seed 003's name for order_date"})
+    items = fields.List(fields.Nested(ItemInSchema))
+    transaction_details = fields.List(
+        fields.Nested(ItemInSchema), metadata={"description": "Seed 003's items"}
+    )
+
+    @validates_schema
+    def _items_given_once(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if "items" in data and "transaction_details" in data:
+            raise ValidationError(
+                "Give items or transaction_details, not both.", "transaction_details"
+            )
+        if not (data.get("items") or data.get("transaction_details")):
+            raise ValidationError("An order needs at least one item.", "items")
+        if "order_date" in data and "date" in data:
+            raise ValidationError("Give order_date or date, not both.", "date")
+
+    @post_load
+    def _canonical(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+        data["items_field"] = "items" if "items" in data else "transaction_details"
+        data["items"] = data.pop("items", None) or data.pop("transaction_details")
+        if "date" in data:
+            data["order_date"] = data.pop("date")
+        return data
+
+
+class BulkItemsSchema(StrictSchema):
+    items = fields.List(
+        fields.Nested(ItemInSchema), required=True, validate=validate.Length(min=1, max=1000)
+    )
+
+
+class OrderUpdateSchema(StrictSchema):
+    status = fields.String(validate=validate.OneOf(ORDER_STATUSES))
+    fulfilled_date = utc_datetime(allow_none=True)
+    table_number = fields.Integer(
+        strict=True, allow_none=True, validate=validate.Range(min=0, max=100000)
+    )
+
+
+class CustomerSnapshotSchema(StrictSchema):
+    name = fields.String()
+    email = fields.String()
+    phone = fields.String()
+
+
+class ItemSchema(StrictSchema):
+    id = fields.UUID()
+    product_id = fields.UUID()
+    name = fields.String()
+    sku = fields.String()
+    quantity = fields.Integer()
+    unit_price = Money()
+    line_total = Money()
+
+
+class OrderSchema(StrictSchema):
+    id = fields.UUID()
+    project_id = fields.UUID()
+    number = fields.Integer(
+        metadata={"description": "Sequential per project, what people call the order"}
+    )
+    external_id = fields.String()
+    provider = fields.String()
+    status = fields.String()
+    customer_id = fields.UUID()
+    customer_name = fields.String()
+    customer = fields.Nested(CustomerSnapshotSchema)
+    membership_id = fields.UUID()
+    person_id = fields.UUID()
+    table_number = fields.Integer()
+    currency = fields.String()
+    total = Money()
+    items = fields.List(fields.Nested(ItemSchema))
+    order_date = fields.DateTime()
+    fulfilled_date = fields.DateTime()
+    created_at = fields.DateTime()
+    updated_at = fields.DateTime()
+
+
+class BulkItemsResultSchema(StrictSchema):
+    created_count = fields.Integer()
+    order = fields.Nested(OrderSchema)
+
+
+SORT_FIELDS = ("date", "total")
+
+
+class OrderListArgs(PageArgs):
+    status = fields.String(validate=validate.OneOf(ORDER_STATUSES))
+    provider = fields.String(validate=validate.Length(min=1, max=32))
+    customer_id = fields.UUID()
+    person_id = fields.UUID()
+    days = fields.Integer(validate=validate.Range(min=1, max=36500))
+    date_from = utc_datetime()
+    date_to = utc_datetime()
+    q = fields.String(validate=validate.Length(min=1, max=200))
+    sort_by = fields.String(load_default="date", validate=validate.OneOf(SORT_FIELDS))
+    order = fields.String(load_default="desc", validate=validate.OneOf(("asc", "desc")))
+
+    @validates_schema
+    def _range_in_order(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if "date_from" in data and "date_to" in data and data["date_from"] > data["date_to"]:
+            raise ValidationError("date_to is before date_from.", "date_to")
+
+
+class DaysArgs(StrictSchema):
+    days = fields.Integer(load_default=30, validate=validate.Range(min=1, max=36500))
+
+
+class TopProductsArgs(DaysArgs):
+    limit = fields.Integer(load_default=10, validate=validate.Range(min=1, max=100))
+
+
+class SummarySchema(StrictSchema):
+    period_days = fields.Integer()
+    total_orders = fields.Integer()
+    total_revenue = Money()
+    orders_by_status = fields.Dict(keys=fields.String(), values=fields.Integer())
+    average_order_value = Money()
+
+
+class TopProductSchema(StrictSchema):
+    product_id = fields.UUID()
+    name = fields.String()
+    quantity = fields.Integer()
+    revenue = Money()
+    orders = fields.Integer()
+
+
+class RevenueDaySchema(StrictSchema):
+    date = fields.Date()
+    orders = fields.Integer()
+    revenue = Money()
+
+
+class ImportRowSchema(StrictSchema):
+    """One CSV line of ``nebulo orders import``: one item; lines sharing ``external_id`` form one order."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    external_id = fields.String(load_default=None, validate=validate.Length(max=100))
+    provider = fields.String(load_default="import", validate=validate.Length(min=1, max=32))
+    order_date = utc_datetime(required=True)
+    status = fields.String(load_default="fulfilled", validate=validate.OneOf(ORDER_STATUSES))
+    customer_name = fields.String(load_default=None, validate=validate.Length(max=200))
+    customer_email = fields.Email(load_default=None)
+    customer_phone = fields.String(load_default=None, validate=validate.Length(max=40))
+    currency = Currency(load_default="USD")
+    product_name = fields.String(load_default=None, validate=validate.Length(max=200))
+    sku = fields.String(load_default=None, validate=validate.Length(max=64))
+    quantity = fields.Integer(required=True, validate=validate.Range(min=1, max=MAX_QUANTITY))
+    unit_price = Money(required=True)
+
+    @pre_load
+    def _blank_is_missing(self, row: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+        return {
+            key: value.strip()
+            for key, value in row.items()
+            if key and value is not None and value.strip()
+        }
+
+    @validates_schema
+    def _names_a_product(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if not data.get("product_name") and not data.get("sku"):
+            raise ValidationError("Give product_name or sku.", "product_name")
