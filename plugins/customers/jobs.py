@@ -1,0 +1,30 @@
+"""Background jobs of the customers plugin: model training and batch scoring."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from core.jobs import JobRun
+from plugins.customers import services
+
+
+def train_churn_model(run: JobRun, project_id: str) -> dict[str, Any]:
+    """Train a churn model version on the project's labelled customers and activate it."""
+    with run.session() as session:
+        version = services.train_churn_model(session, uuid.UUID(project_id), run.progress)
+        return {
+            "model_id": str(version.id),
+            "model_version": version.version,
+            "training_rows": version.training_rows,
+            "metrics": version.metrics,
+        }
+
+
+def predict_customers(
+    run: JobRun, project_id: str, customer_ids: list[str] | None = None
+) -> dict[str, Any]:
+    """Score the given customers (or all of them) with the active model."""
+    ids = None if customer_ids is None else [uuid.UUID(value) for value in customer_ids]
+    with run.session() as session:
+        return services.predict_customers(session, uuid.UUID(project_id), ids, run.progress)

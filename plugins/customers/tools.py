@@ -1,0 +1,94 @@
+"""Assistant tools: customers and their churn risk, answered from stored predictions."""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+from typing import Any
+
+from assistant.tools import ToolContext, tool
+from plugins.customers import services
+from plugins.customers.models import Customer
+
+
+def _summary(customer: Customer) -> dict[str, Any]:
+    return {
+        "id": str(customer.id),
+        "name": customer.name,
+        "email": customer.email,
+        "phone": customer.phone,
+        "risk_score": customer.risk_score,
+        "risk_tier": customer.risk_tier,
+        "last_updated": customer.last_updated.isoformat(),
+    }
+
+
+@tool(
+    permission="view_customers",
+    examples=("find the customer anna@example.com", "who is the customer called Hargrave?"),
+)
+def find_customer(ctx: ToolContext, query: str, limit: int = 5) -> list[dict[str, Any]]:
+    """Find customers whose name, email or phone contains ``query``; returns their ids and
+    current churn risk. Use it to get a customer's id before asking for a profile."""
+    statement = services.list_customers(ctx.context, {"search": query, "sort_by": "name"})
+    customers = ctx.session.scalars(statement.limit(max(1, min(limit, 50))))
+    return [_summary(customer) for customer in customers]
+
+
+@tool(
+    permission="view_customers",
+    examples=("show me the profile of customer 5c1e…", "what is this customer's latest risk?"),
+)
+def customer_profile(ctx: ToolContext, customer_id: uuid.UUID) -> dict[str, Any]:
+    """A customer's contact details, churn features, latest risk score and tier and their
+    recent risk history."""
+    detail = services.customer_detail(ctx.session, ctx.context, customer_id)
+    return {
+        name: (
+            str(value)
+            if isinstance(value, uuid.UUID)
+            else float(value)
+            if isinstance(value, Decimal)
+            else value.isoformat()
+            if hasattr(value, "isoformat")
+            else value
+        )
+        for name, value in detail.items()
+        if name not in ("project_id", "risk_history")
+    } | {
+        "risk_history": [
+            {"score": point["score"], "timestamp": point["timestamp"].isoformat()}
+            for point in detail["risk_history"][-10:]
+        ]
+    }
+
+
+@tool(
+    permission="view_predictions",
+    examples=(
+        "which customers are most likely to churn?",
+        "list the 5 customers at highest risk of leaving",
+    ),
+)
+def high_risk_customers(ctx: ToolContext, limit: int = 10) -> dict[str, Any]:
+    """The customers most likely to churn (risk at or above the high threshold), highest
+    risk first, with the project's risk distribution. Scores come from the latest stored
+    predictions of the trained churn model."""
+    limit = max(1, min(limit, 100))
+    dashboard = services.risk_dashboard(ctx.session, ctx.context, days=30, limit=limit)
+    return {
+        "customers": [_summary(customer) for customer in dashboard["high_risk_customers"]],
+        "risk_distribution": dashboard["risk_distribution"],
+        "thresholds": dashboard["thresholds"],
+    }
+
+
+@tool(
+    permission="view_predictions",
+    examples=("why is this customer at risk of churning?", "explain the risk of customer 5c1e…"),
+)
+def explain_risk(ctx: ToolContext, customer_id: uuid.UUID, top: int = 5) -> dict[str, Any]:
+    """The features that raise or lower one customer's churn risk most: each factor's effect
+    is the change in predicted risk when that feature is set to a typical customer's value."""
+    explanation = services.explain_risk(ctx.session, ctx.context, customer_id, max(1, min(top, 10)))
+    return {**explanation, "customer_id": str(explanation["customer_id"])}
