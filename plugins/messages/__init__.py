@@ -1,0 +1,80 @@
+"""Plugin ``messages``: integrations with Shopify / WhatsApp / Telegram, webhooks, the inbox,
+sending with retries, order sync and the customer bot."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from core.config import Setting, parse_bool
+from core.hookspecs import hookimpl
+
+
+@hookimpl
+def plugin_info():
+    return {
+        "name": "messages",
+        "version": "0.1.0",
+        "description": "Integrations, provider webhooks, inbox, sending, order sync, customer bot",
+        "requires": ["customers", "orders", "assistant"],
+    }
+
+
+@hookimpl
+def register_settings(register):
+    from plugins.messages.vault import parse_key
+
+    register(
+        Setting(
+            "NEBULO_ENCRYPTION_KEY",
+            None,
+            "32-byte URL-safe base64 key encrypting integration secrets (required in production; "
+            "derived from NEBULO_SECRET_KEY otherwise)",
+            parse_key,
+        )
+    )
+    register(
+        Setting(
+            "NEBULO_WEBHOOK_VERIFY_SIGNATURES",
+            True,
+            "Check provider webhook signatures (always on in production; off only for benchmarks)",
+            parse_bool,
+        )
+    )
+
+
+@hookimpl
+def register_permissions(register):
+    register(
+        "view_integrations", "See integrations and their webhook deliveries", min_role="viewer"
+    )
+    register("manage_integrations", "Connect, sync and disconnect integrations", min_role="admin")
+    register(
+        "view_messages", "Read the inbox, conversations and message statistics", min_role="viewer"
+    )
+    register("send_messages", "Send messages and mark them read", min_role="operator")
+
+
+@hookimpl
+def register_models(register):
+    from plugins.messages import models  # noqa: F401 - adds the tables to Base.metadata
+
+    register(Path(__file__).parent / "migrations")
+
+
+@hookimpl
+def register_blueprints(register):
+    from plugins.messages.routes import integrations_blp, messages_blp, webhooks_blp
+
+    register(integrations_blp)
+    register(webhooks_blp)
+    register(messages_blp)
+
+
+@hookimpl
+def register_jobs(register):
+    from plugins.messages import jobs
+
+    register(jobs.process_delivery, retries=jobs.PROCESS_RETRIES, backoff=(2, 10, 60))
+    register(jobs.deliver_message, retries=jobs.SEND_RETRIES, backoff=(5, 30, 120, 600))
+    register(jobs.sync_integration, retries=jobs.SYNC_RETRIES, backoff=(30, 300))
+    register(jobs.answer_customer, retries=jobs.ANSWER_RETRIES, backoff=(5, 60))

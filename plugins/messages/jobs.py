@@ -1,0 +1,87 @@
+"""Background work of the messages plugin: process deliveries, send messages, sync, answer."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from connectors.base import ProviderError, call_with_rate_limit
+from core.jobs import JobRun, enqueue
+from plugins.messages import bot, services
+
+PROCESS_RETRIES = 3
+SEND_RETRIES = 4
+SYNC_RETRIES = 2
+ANSWER_RETRIES = 2
+
+
+def process_delivery(run: JobRun, project_id: str, delivery_id: str) -> dict[str, Any]:
+    """Apply a stored webhook delivery. A failure is written on the delivery row, then retried."""
+    ctx = services.system_context(project_id)
+    try:
+        with run.session() as session:
+            to_answer = services.process_delivery(session, ctx, uuid.UUID(delivery_id))
+    except Exception as error:
+        with run.session() as session:
+            final = run.attempt > PROCESS_RETRIES
+            services.record_delivery_failure(session, uuid.UUID(delivery_id), str(error), final)
+        raise
+    for message_id in to_answer:
+        enqueue(answer_customer, project_id, str(message_id), project_id=project_id)
+    return {"answering": len(to_answer)}
+
+
+def deliver_message(run: JobRun, project_id: str, message_id: str) -> dict[str, Any]:
+    """Send one queued message. Idempotent: a message the provider accepted is never re-sent,
+    because its provider id is committed before anything else happens."""
+    ctx = services.system_context(project_id)
+    with run.session() as session:
+        message = services.message_to_send(session, ctx, uuid.UUID(message_id))
+        if message is None:
+            return {"status": "already handled"}
+        integration = (
+            session.get(services.Integration, message.integration_id)
+            if message.integration_id
+            else None
+        )
+        if integration is None:
+            services.mark_failed(
+                session, ctx, message.id, "The integration was disconnected", final=True
+            )
+            return {"status": "failed"}
+        connector = services.connector_for(integration)
+        recipient, content = dict(message.recipient), message.content
+    try:
+        sent = call_with_rate_limit(
+            lambda: connector.send_message(recipient, content), attempts=3, max_wait=30
+        )
+    except ProviderError as error:
+        final = not error.retryable or run.attempt > SEND_RETRIES
+        with run.session() as session:
+            services.mark_failed(session, ctx, uuid.UUID(message_id), str(error), final)
+        if final:
+            return {"status": "failed", "error": str(error)}
+        raise
+    finally:
+        connector.close()
+    with run.session() as session:
+        services.mark_sent(session, ctx, uuid.UUID(message_id), sent.provider_message_id)
+    return {"status": "sent", "provider_message_id": sent.provider_message_id}
+
+
+def sync_integration(run: JobRun, project_id: str, integration_id: str) -> dict[str, Any]:
+    """Sync an integration's orders from its provider, reporting progress per page."""
+    return services.sync_integration(
+        run.session, services.system_context(project_id), uuid.UUID(integration_id), run.progress
+    )
+
+
+def answer_customer(run: JobRun, project_id: str, message_id: str) -> dict[str, Any]:
+    """The customer bot: flag for a human and/or reply on the same channel, as configured."""
+    ctx = services.system_context(project_id)
+    with run.session() as session:
+        outcome = bot.answer_customer(session, ctx, uuid.UUID(message_id))
+    if outcome.reply is not None:
+        with run.session() as session:
+            services.queue_for_sending(session, session.merge(outcome.reply))
+    return outcome.summary()

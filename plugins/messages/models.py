@@ -1,0 +1,99 @@
+"""Integrations (a connected channel), the raw webhook deliveries they receive, and messages."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from core.db import Base, IdMixin, ProjectScoped, TimestampMixin, utcnow
+
+INTEGRATION_STATUSES = ("connected", "error")
+HUMAN_HANDOFF = ("instead", "also")
+"""A negative or urgent inbound message is flagged for a human instead of, or as well as,
+the bot's answer."""
+OUTBOUND_STATUSES = ("queued", "sent", "delivered", "read", "failed")
+STATUS_RANK = {"queued": 0, "sent": 1, "delivered": 2, "read": 3}
+DELIVERY_STATES = ("received", "processed", "failed")
+
+
+class Integration(IdMixin, ProjectScoped, TimestampMixin, Base):
+    """A project's connection to a provider. Secret config fields are stored encrypted."""
+
+    __tablename__ = "integrations"
+
+    provider: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16), default="connected")
+    public_config: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    encrypted_secrets: Mapped[bytes] = mapped_column(LargeBinary)
+    auto_reply: Mapped[bool] = mapped_column(default=False)
+    human_handoff: Mapped[str] = mapped_column(String(16), default="instead")
+    last_sync: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class InboundDelivery(IdMixin, ProjectScoped, Base):
+    """A verified webhook delivery, stored raw before it is processed; one per provider id."""
+
+    __tablename__ = "inbound_deliveries"
+    __table_args__ = (UniqueConstraint("integration_id", "delivery_id"),)
+
+    integration_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("integrations.id", ondelete="CASCADE"), index=True
+    )
+    provider: Mapped[str] = mapped_column(String(32))
+    delivery_id: Mapped[str] = mapped_column(String(200))
+    topic: Mapped[str] = mapped_column(String(100), default="")
+    headers: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    body: Mapped[bytes] = mapped_column(LargeBinary)
+    status: Mapped[str] = mapped_column(String(16), default="received")
+    error: Mapped[str | None] = mapped_column(Text)
+    job_id: Mapped[uuid.UUID | None]
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    processed_at: Mapped[datetime | None]
+
+
+class Message(IdMixin, ProjectScoped, Base):
+    """One message in or out of a channel. Outbound ones move queued -> sent -> delivered -> read
+    or end failed with the provider's error; ``provider_message_id`` is set once the provider
+    accepted the message, and a message that has one is never sent again."""
+
+    __tablename__ = "messages"
+    __table_args__ = (
+        UniqueConstraint("project_id", "provider", "provider_message_id"),
+        Index("ix_messages_project_id_created_at", "project_id", "created_at"),
+    )
+
+    integration_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("integrations.id", ondelete="SET NULL"), index=True
+    )
+    provider: Mapped[str] = mapped_column(String(32))
+    direction: Mapped[str] = mapped_column(String(8))
+    status: Mapped[str] = mapped_column(String(16))
+    content: Mapped[str] = mapped_column(Text)
+    content_type: Mapped[str] = mapped_column(String(16), default="text")
+    sender: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    recipient: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    customer_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("customers.id", ondelete="SET NULL"), index=True
+    )
+    order_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("orders.id", ondelete="SET NULL"), index=True
+    )
+    reply_to_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("messages.id", ondelete="SET NULL")
+    )
+    provider_message_id: Mapped[str | None] = mapped_column(String(200))
+    is_read: Mapped[bool] = mapped_column(default=False)
+    ai_generated: Mapped[bool] = mapped_column(default=False)
+    needs_human: Mapped[bool] = mapped_column(default=False)
+    flag_reason: Mapped[str | None] = mapped_column(String(500))
+    error: Mapped[str | None] = mapped_column(Text)
+    job_id: Mapped[uuid.UUID | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None]
+    delivered_at: Mapped[datetime | None]
+    read_at: Mapped[datetime | None]

@@ -1,0 +1,630 @@
+"""Integrations, inbound webhooks and messages: the functions routes, jobs and tools call."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import Select, case, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from connectors.base import (
+    DELIVERY_STATUS,
+    IGNORED,
+    INBOUND_MESSAGE,
+    ORDER_UPSERT,
+    Connector,
+    MalformedWebhook,
+    NormalizedEvent,
+)
+from core.context import Context
+from core.db import get_scoped, scoped, utcnow
+from core.errors import BadRequest, Conflict, Invalid, NotFound, ServiceUnavailable, Unauthorized
+from core.events import publish
+from plugins.messages import links, vault
+from plugins.messages.models import STATUS_RANK, InboundDelivery, Integration, Message
+
+log = logging.getLogger(__name__)
+
+STORED_HEADER_PREFIXES = ("x-shopify-", "x-telegram-", "x-hub-", "content-type")
+
+
+def _state() -> Any:
+    return current_app.extensions["nebulo"]
+
+
+def connector_classes() -> dict[str, type[Connector]]:
+    return _state().registry.connectors
+
+
+def system_context(project_id: uuid.UUID | str) -> Context:
+    """The context jobs act in: the project, with every permission (work the app decided on)."""
+    registry = _state().registry
+    return Context(
+        project_id=uuid.UUID(str(project_id)), permissions=frozenset(registry.permissions)
+    )
+
+
+# ---- integrations --------------------------------------------------------------------------
+
+
+def connect_integration(
+    session: Session,
+    ctx: Context,
+    provider: str,
+    config: Mapping[str, Any],
+    *,
+    auto_reply: bool = False,
+    human_handoff: str = "instead",
+) -> Integration:
+    """Validate ``config`` for ``provider`` and store it, secrets encrypted."""
+    ctx.require("manage_integrations")
+    connector = connector_classes().get(provider)
+    if connector is None:
+        known = ", ".join(sorted(connector_classes())) or "none loaded"
+        raise Invalid(errors={"provider": [f"Unknown provider {provider!r} (available: {known})."]})
+    cleaned = connector.validate_config(config)
+    secret_names = connector.secret_fields()
+    integration = Integration(
+        id=uuid.uuid4(),
+        project_id=ctx.project_id,
+        provider=provider,
+        status="connected",
+        public_config={k: v for k, v in cleaned.items() if k not in secret_names},
+        auto_reply=auto_reply,
+        human_handoff=human_handoff,
+    )
+    secrets = {k: v for k, v in cleaned.items() if k in secret_names}
+    integration.encrypted_secrets = vault.encrypt(_state().settings, integration.id, secrets)
+    session.add(integration)
+    session.flush()
+    log.info("project %s connected %s integration %s", ctx.project_id, provider, integration.id)
+    return integration
+
+
+def integration_config(integration: Integration) -> dict[str, Any]:
+    """The full decrypted configuration: for connectors only, never for a response."""
+    secrets = vault.decrypt(_state().settings, integration.id, integration.encrypted_secrets)
+    return {**integration.public_config, **secrets}
+
+
+def masked_config(integration: Integration) -> dict[str, Any]:
+    secrets = vault.decrypt(_state().settings, integration.id, integration.encrypted_secrets)
+    return {**integration.public_config, **{k: vault.mask(str(v)) for k, v in secrets.items()}}
+
+
+def connector_for(integration: Integration) -> Connector:
+    connector = connector_classes().get(integration.provider)
+    if connector is None:
+        raise ServiceUnavailable(f"The {integration.provider} connector is not loaded")
+    return connector(integration_config(integration), _state().settings)
+
+
+def list_integrations(ctx: Context, provider: str | None = None) -> Select:
+    ctx.require("view_integrations")
+    statement = scoped(Integration, ctx.project_id).order_by(Integration.created_at, Integration.id)
+    if provider:
+        statement = statement.where(Integration.provider == provider)
+    return statement
+
+
+def get_integration(session: Session, ctx: Context, integration_id: uuid.UUID) -> Integration:
+    ctx.require("view_integrations")
+    return get_scoped(session, Integration, ctx.project_id, integration_id, what="Integration")
+
+
+def update_integration(
+    session: Session, ctx: Context, integration_id: uuid.UUID, changes: Mapping[str, Any]
+) -> Integration:
+    """Switch the customer bot (``auto_reply``) and its ``human_handoff`` rule."""
+    ctx.require("manage_integrations")
+    integration = get_integration(session, ctx, integration_id)
+    for name in ("auto_reply", "human_handoff"):
+        if name in changes:
+            setattr(integration, name, changes[name])
+    session.flush()
+    return integration
+
+
+def disconnect_integration(session: Session, ctx: Context, integration_id: uuid.UUID) -> None:
+    """Forget the integration and its stored deliveries; its messages stay in the inbox."""
+    ctx.require("manage_integrations")
+    session.delete(get_integration(session, ctx, integration_id))
+    session.flush()
+
+
+def start_sync(session: Session, ctx: Context, integration_id: uuid.UUID) -> uuid.UUID:
+    """Queue a sync job for the integration; returns the job id."""
+    from core.jobs import enqueue
+    from plugins.messages.jobs import sync_integration
+
+    ctx.require("manage_integrations")
+    integration = get_integration(session, ctx, integration_id)
+    if not connector_classes()[integration.provider].supports_sync:
+        raise Conflict(f"{integration.provider} integrations have nothing to sync")
+    return enqueue(
+        sync_integration,
+        str(ctx.project_id),
+        str(integration.id),
+        project_id=ctx.project_id,
+        user_id=ctx.user_id,
+    )
+
+
+def sync_integration(
+    session_factory: Any, ctx: Context, integration_id: uuid.UUID, progress: Any
+) -> dict[str, Any]:
+    """Pull what changed since the last sync, a page per transaction; safe to re-run.
+
+    ``session_factory`` is a context manager giving a committed session (a job's
+    ``run.session``). ``last_sync`` only moves when every page was applied, to the moment
+    this sync started, so the next sync re-reads anything that changed meanwhile.
+    """
+    with session_factory() as session:
+        integration = get_scoped(
+            session, Integration, ctx.project_id, integration_id, what="Integration"
+        )
+        connector = connector_for(integration)
+        since = integration.last_sync
+    started = utcnow()
+    created = updated = 0
+    try:
+        for page in connector.sync(since, progress):
+            with session_factory() as session:
+                integration = session.get(Integration, integration_id)
+                for event in page:
+                    _, was_created = links.upsert_external_order(
+                        session, ctx, integration.provider, event.data
+                    )
+                    created += was_created
+                    updated += not was_created
+    except Exception as error:
+        with session_factory() as session:
+            integration = session.get(Integration, integration_id)
+            integration.status, integration.last_error = "error", str(error)[:2000]
+        raise
+    finally:
+        connector.close()
+    with session_factory() as session:
+        integration = session.get(Integration, integration_id)
+        integration.status, integration.last_error, integration.last_sync = (
+            "connected",
+            None,
+            started,
+        )
+    return {"created": created, "updated": updated, "since": since.isoformat() if since else None}
+
+
+# ---- webhooks ------------------------------------------------------------------------------
+
+
+def webhook_integration(session: Session, provider: str, integration_id: uuid.UUID) -> Integration:
+    integration = session.get(Integration, integration_id)
+    if integration is None or integration.provider != provider:
+        raise NotFound(f"No {provider} integration {integration_id}")
+    return integration
+
+
+def webhook_handshake(
+    session: Session, provider: str, integration_id: uuid.UUID, query: Mapping[str, str]
+) -> str:
+    """The provider's GET verification (WhatsApp's hub.challenge), or 401."""
+    integration = webhook_integration(session, provider, integration_id)
+    answer = connector_for(integration).handshake(query)
+    if answer is None:
+        raise Unauthorized("The webhook verification token does not match")
+    return answer
+
+
+def receive_webhook(
+    session: Session,
+    provider: str,
+    integration_id: uuid.UUID,
+    headers: Mapping[str, str],
+    raw_body: bytes,
+    query: Mapping[str, str],
+) -> dict[str, Any]:
+    """Verify, store raw, queue processing. No outbound call, so the provider gets a fast 200.
+
+    A bad signature is 401 and a body that cannot be parsed 400, both with nothing stored.
+    A delivery whose id was already stored answers ``duplicate`` and is not applied again.
+    """
+    from core.jobs import enqueue
+    from plugins.messages.jobs import process_delivery
+
+    integration = webhook_integration(session, provider, integration_id)
+    connector = connector_for(integration)
+    verify = (
+        _state().settings.get("NEBULO_WEBHOOK_VERIFY_SIGNATURES") or _state().settings.is_production
+    )
+    if verify and not connector.verify_webhook(headers, raw_body, query):
+        log.warning(
+            "rejected %s webhook for integration %s: bad signature", provider, integration_id
+        )
+        raise Unauthorized("Invalid webhook signature")
+    try:
+        delivery = connector.parse_webhook(headers, raw_body)
+    except MalformedWebhook as error:
+        raise BadRequest(f"Malformed {provider} webhook: {error}") from None
+    if all(event.kind == IGNORED for event in delivery.events):
+        return {"status": "ignored", "delivery_id": delivery.delivery_id}
+    row = InboundDelivery(
+        project_id=integration.project_id,
+        integration_id=integration.id,
+        provider=provider,
+        delivery_id=delivery.delivery_id[:200],
+        topic=delivery.topic[:100],
+        headers={k: v for k, v in headers.items() if k.lower().startswith(STORED_HEADER_PREFIXES)},
+        body=raw_body,
+    )
+    session.add(row)
+    try:
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        return {"status": "duplicate", "delivery_id": delivery.delivery_id}
+    try:
+        row.job_id = enqueue(
+            process_delivery,
+            str(integration.project_id),
+            str(row.id),
+            project_id=integration.project_id,
+        )
+    except ServiceUnavailable:
+        # Without a job nobody would process it: forget it, so the retry is no duplicate.
+        session.delete(row)
+        session.commit()
+        raise
+    session.commit()
+    return {"status": "accepted", "delivery_id": delivery.delivery_id}
+
+
+def list_deliveries(ctx: Context, integration_id: uuid.UUID, status: str | None = None) -> Select:
+    ctx.require("view_integrations")
+    statement = scoped(InboundDelivery, ctx.project_id).where(
+        InboundDelivery.integration_id == integration_id
+    )
+    if status:
+        statement = statement.where(InboundDelivery.status == status)
+    return statement.order_by(InboundDelivery.received_at.desc(), InboundDelivery.id)
+
+
+def process_delivery(session: Session, ctx: Context, delivery_id: uuid.UUID) -> list[uuid.UUID]:
+    """Apply a stored delivery's events once; returns inbound messages the bot should answer."""
+    row = get_scoped(session, InboundDelivery, ctx.project_id, delivery_id, what="Delivery")
+    if row.status == "processed":
+        return []
+    integration = session.get(Integration, row.integration_id)
+    delivery = connector_for(integration).parse_webhook(row.headers, row.body)
+    to_answer = []
+    for event in delivery.events:
+        message = apply_event(session, ctx, integration, event)
+        if message is not None and integration.auto_reply:
+            to_answer.append(message.id)
+    row.status, row.error, row.processed_at = "processed", None, utcnow()
+    return to_answer
+
+
+def record_delivery_failure(
+    session: Session, delivery_id: uuid.UUID, error: str, final: bool
+) -> None:
+    row = session.get(InboundDelivery, delivery_id)
+    if row is not None and row.status != "processed":
+        row.status = "failed" if final else "received"
+        row.error = error[:2000]
+
+
+def apply_event(
+    session: Session, ctx: Context, integration: Integration, event: NormalizedEvent
+) -> Message | None:
+    """Apply one normalized event; returns a newly recorded inbound message, if any."""
+    if event.kind == ORDER_UPSERT:
+        links.upsert_external_order(session, ctx, integration.provider, event.data)
+    elif event.kind == INBOUND_MESSAGE:
+        return record_inbound(session, ctx, integration, event.data)
+    elif event.kind == DELIVERY_STATUS:
+        apply_delivery_status(session, ctx, integration, event.data)
+    return None
+
+
+def record_inbound(
+    session: Session, ctx: Context, integration: Integration, data: Mapping[str, Any]
+) -> Message | None:
+    """Store an inbound message linked to its customer and their latest order (once per id)."""
+    existing = session.scalar(
+        scoped(Message, ctx.project_id).where(
+            Message.provider == integration.provider,
+            Message.provider_message_id == data["provider_message_id"],
+        )
+    )
+    if existing is not None:
+        return None
+    customer = links.customer_for_sender(session, ctx, integration.provider, data["sender"])
+    session.flush()
+    message = Message(
+        project_id=ctx.project_id,
+        integration_id=integration.id,
+        provider=integration.provider,
+        direction="inbound",
+        status="received",
+        content=data["content"],
+        sender={k: v for k, v in data["sender"].items() if v is not None},
+        customer_id=customer.id,
+        order_id=links.latest_order_id(session, ctx, customer.id),
+        provider_message_id=data["provider_message_id"],
+    )
+    session.add(message)
+    session.flush()
+    publish(session, "message.received", ctx.project_id, message_payload(message))
+    return message
+
+
+def apply_delivery_status(
+    session: Session, ctx: Context, integration: Integration, data: Mapping[str, Any]
+) -> None:
+    """Move an outbound message forward (sent < delivered < read) or fail it; never backwards."""
+    message = session.scalar(
+        scoped(Message, ctx.project_id).where(
+            Message.provider == integration.provider,
+            Message.provider_message_id == data["provider_message_id"],
+        )
+    )
+    if message is None or message.direction != "outbound":
+        return
+    status, now = data["status"], utcnow()
+    if status == "failed":
+        message.status, message.error = (
+            "failed",
+            data.get("error") or "The provider reported a failure",
+        )
+        return
+    if message.status == "failed" or STATUS_RANK[status] <= STATUS_RANK.get(message.status, 0):
+        return
+    message.status = status
+    if status == "delivered":
+        message.delivered_at = now
+    if status == "read":
+        message.delivered_at = message.delivered_at or now
+        message.read_at = now
+
+
+# ---- messages ------------------------------------------------------------------------------
+
+
+def message_payload(message: Message) -> dict[str, Any]:
+    return {
+        "id": message.id,
+        "provider": message.provider,
+        "direction": message.direction,
+        "status": message.status,
+        "customer_id": message.customer_id,
+        "order_id": message.order_id,
+        "ai_generated": message.ai_generated,
+        "content": message.content,
+    }
+
+
+def _sending_integration(
+    session: Session, ctx: Context, provider: str, integration_id: uuid.UUID | None
+) -> Integration:
+    if integration_id is not None:
+        integration = get_scoped(
+            session, Integration, ctx.project_id, integration_id, what="Integration"
+        )
+        if integration.provider != provider:
+            raise Invalid(
+                errors={"integration_id": [f"That integration is {integration.provider}"]}
+            )
+        return integration
+    integration = session.scalar(
+        scoped(Integration, ctx.project_id)
+        .where(Integration.provider == provider)
+        .order_by(Integration.created_at.desc())
+        .limit(1)
+    )
+    if integration is None:
+        raise Conflict(f"No {provider} integration is connected in this project")
+    return integration
+
+
+def create_outbound(
+    session: Session,
+    ctx: Context,
+    *,
+    provider: str,
+    content: str,
+    recipient: Mapping[str, Any] | None = None,
+    order_id: uuid.UUID | None = None,
+    customer_id: uuid.UUID | None = None,
+    integration_id: uuid.UUID | None = None,
+    content_type: str = "text",
+    ai_generated: bool = False,
+    reply_to_id: uuid.UUID | None = None,
+) -> Message:
+    """A queued outbound message; the recipient comes from the body, the customer or the order."""
+    ctx.require("send_messages")
+    connector = connector_classes().get(provider)
+    if connector is None or not connector.supports_messages:
+        able = sorted(name for name, c in connector_classes().items() if c.supports_messages)
+        raise Invalid(errors={"provider": [f"Messages go through one of: {', '.join(able)}."]})
+    integration = _sending_integration(session, ctx, provider, integration_id)
+    order = links.get_order(session, ctx, order_id) if order_id else None
+    if order is not None:
+        if customer_id and order.customer_id and order.customer_id != customer_id:
+            raise Invalid(errors={"customer_id": ["The order belongs to another customer."]})
+        customer_id = customer_id or order.customer_id
+    customer = links.find_customer(session, ctx, customer_id) if customer_id else None
+    if customer_id and customer is None:
+        raise Invalid(errors={"customer_id": [f"Unknown customer {customer_id}."]})
+    target = {k: v for k, v in (recipient or {}).items() if v}
+    if customer is not None:
+        target = {
+            **{k: v for k, v in links.recipient_of(customer, provider).items() if v},
+            **target,
+        }
+    needed = "chat_id" if provider == "telegram" else "phone"
+    if not target.get(needed):
+        raise Invalid(errors={"recipient": [f"{provider} needs the recipient's {needed}."]})
+    message = Message(
+        project_id=ctx.project_id,
+        integration_id=integration.id,
+        provider=provider,
+        direction="outbound",
+        status="queued",
+        content=content,
+        content_type=content_type,
+        recipient=target,
+        customer_id=customer.id if customer else None,
+        order_id=order.id
+        if order
+        else (links.latest_order_id(session, ctx, customer.id) if customer else None),
+        is_read=True,
+        ai_generated=ai_generated,
+        reply_to_id=reply_to_id,
+    )
+    session.add(message)
+    session.flush()
+    return message
+
+
+def queue_for_sending(session: Session, message: Message) -> uuid.UUID:
+    """Commit the message, then queue the job that sends it (the job must see the row)."""
+    from core.jobs import enqueue
+    from plugins.messages.jobs import deliver_message
+
+    session.commit()
+    message.job_id = enqueue(
+        deliver_message, str(message.project_id), str(message.id), project_id=message.project_id
+    )
+    session.commit()
+    return message.job_id
+
+
+def message_to_send(session: Session, ctx: Context, message_id: uuid.UUID) -> Message | None:
+    """The message if it still needs sending: queued and not yet accepted by the provider."""
+    message = get_scoped(session, Message, ctx.project_id, message_id, what="Message")
+    if message.provider_message_id is not None or message.status != "queued":
+        return None
+    return message
+
+
+def mark_sent(
+    session: Session, ctx: Context, message_id: uuid.UUID, provider_message_id: str
+) -> Message:
+    """Record the provider's acceptance; after this the message is never sent again."""
+    message = get_scoped(session, Message, ctx.project_id, message_id, what="Message")
+    message.provider_message_id = provider_message_id
+    message.status, message.sent_at, message.error = "sent", utcnow(), None
+    integration = (
+        session.get(Integration, message.integration_id) if message.integration_id else None
+    )
+    if integration is not None and integration.status == "error":
+        integration.status, integration.last_error = "connected", None
+    publish(session, "message.sent", ctx.project_id, message_payload(message))
+    return message
+
+
+def mark_failed(
+    session: Session, ctx: Context, message_id: uuid.UUID, error: str, final: bool
+) -> None:
+    """Note the provider's error; a final failure ends the message (and flags the integration)."""
+    message = get_scoped(session, Message, ctx.project_id, message_id, what="Message")
+    if message.provider_message_id is not None:
+        return
+    message.error = error[:2000]
+    if final:
+        message.status = "failed"
+        integration = (
+            session.get(Integration, message.integration_id) if message.integration_id else None
+        )
+        if integration is not None:
+            integration.status, integration.last_error = "error", error[:2000]
+
+
+def get_message(session: Session, ctx: Context, message_id: uuid.UUID) -> Message:
+    ctx.require("view_messages")
+    return get_scoped(session, Message, ctx.project_id, message_id, what="Message")
+
+
+def inbox(ctx: Context, filters: Mapping[str, Any]) -> Select:
+    """Messages newest first, filtered as in seed 001 (direction, provider, order, read, days)."""
+    ctx.require("view_messages")
+    statement = scoped(Message, ctx.project_id)
+    for name in (
+        "direction",
+        "provider",
+        "order_id",
+        "customer_id",
+        "is_read",
+        "needs_human",
+        "ai_generated",
+    ):
+        if filters.get(name) is not None:
+            statement = statement.where(getattr(Message, name) == filters[name])
+    if filters.get("days"):
+        statement = statement.where(
+            Message.created_at >= utcnow() - timedelta(days=filters["days"])
+        )
+    return statement.order_by(Message.created_at.desc(), Message.id)
+
+
+def conversation(
+    ctx: Context, *, order_id: uuid.UUID | None = None, customer_id: uuid.UUID | None = None
+) -> Select:
+    """Every message about one order or with one customer, oldest first."""
+    ctx.require("view_messages")
+    statement = scoped(Message, ctx.project_id)
+    if order_id is not None:
+        statement = statement.where(Message.order_id == order_id)
+    if customer_id is not None:
+        statement = statement.where(Message.customer_id == customer_id)
+    return statement.order_by(Message.created_at, Message.id)
+
+
+def mark_read(session: Session, ctx: Context, message_id: uuid.UUID) -> Message:
+    ctx.require("send_messages")
+    message = get_scoped(session, Message, ctx.project_id, message_id, what="Message")
+    if not message.is_read:
+        message.is_read, message.read_at = True, message.read_at or utcnow()
+    session.flush()
+    return message
+
+
+def message_stats(session: Session, ctx: Context, days: int = 30) -> dict[str, Any]:
+    """Counts over the last ``days``: by direction, provider and status, unread, bot, flagged."""
+    ctx.require("view_messages")
+    since: datetime = utcnow() - timedelta(days=days)
+    recent = scoped(Message, ctx.project_id).where(Message.created_at >= since).subquery()
+    totals = session.execute(
+        select(
+            func.count(),
+            func.sum(case((recent.c.direction == "inbound", 1), else_=0)),
+            func.sum(case(((recent.c.direction == "inbound") & ~recent.c.is_read, 1), else_=0)),
+            func.sum(case((recent.c.ai_generated, 1), else_=0)),
+            func.sum(case((recent.c.needs_human, 1), else_=0)),
+        ).select_from(recent)
+    ).one()
+    by = {}
+    for column in ("provider", "status"):
+        rows = session.execute(
+            select(getattr(recent.c, column), func.count()).group_by(getattr(recent.c, column))
+        )
+        by[column] = {key: count for key, count in rows}
+    total, inbound, unread, ai_generated, flagged = (int(v or 0) for v in totals)
+    return {
+        "period_days": days,
+        "total_messages": total,
+        "inbound": inbound,
+        "outbound": total - inbound,
+        "unread": unread,
+        "ai_generated": ai_generated,
+        "needs_human": flagged,
+        "by_provider": by["provider"],
+        "by_status": by["status"],
+        "failed": by["status"].get("failed", 0),
+    }

@@ -1,0 +1,73 @@
+"""Integration secrets: AES-GCM encryption at rest and the ``your...key`` masking of responses.
+
+The key is ``NEBULO_ENCRYPTION_KEY`` (32 bytes, URL-safe base64). Outside production it may
+be left unset and is then derived from ``NEBULO_SECRET_KEY`` with HKDF. Each ciphertext is
+bound to its integration's id (associated data), so secrets cannot be moved between rows.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import os
+import uuid
+from typing import Any
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+from core.config import Settings
+from core.errors import ServiceUnavailable
+
+NONCE_BYTES = 12
+
+
+def parse_key(value: str) -> bytes:
+    """Setting parser: 32 bytes of URL-safe base64 (``Fernet.generate_key()`` makes one)."""
+    try:
+        key = base64.urlsafe_b64decode(value.strip().encode())
+    except (binascii.Error, ValueError):
+        raise ValueError("not URL-safe base64") from None
+    if len(key) != 32:
+        raise ValueError("must decode to 32 bytes")
+    return key
+
+
+def encryption_key(settings: Settings) -> bytes:
+    key = settings.get("NEBULO_ENCRYPTION_KEY")
+    if key:
+        return key
+    if settings.is_production:
+        raise ServiceUnavailable(
+            "NEBULO_ENCRYPTION_KEY is not set; production needs it to store integration secrets"
+        )
+    hkdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"nebulo integrations")
+    return hkdf.derive(settings.secret_key.encode())
+
+
+def encrypt(settings: Settings, integration_id: uuid.UUID, secrets: dict[str, Any]) -> bytes:
+    nonce = os.urandom(NONCE_BYTES)
+    plaintext = json.dumps(secrets).encode()
+    return nonce + AESGCM(encryption_key(settings)).encrypt(nonce, plaintext, integration_id.bytes)
+
+
+def decrypt(settings: Settings, integration_id: uuid.UUID, blob: bytes) -> dict[str, Any]:
+    try:
+        plaintext = AESGCM(encryption_key(settings)).decrypt(
+            blob[:NONCE_BYTES], blob[NONCE_BYTES:], integration_id.bytes
+        )
+    except InvalidTag:
+        raise ServiceUnavailable(
+            "This integration's secrets cannot be decrypted (was NEBULO_ENCRYPTION_KEY changed?)"
+        ) from None
+    return json.loads(plaintext)
+
+
+def mask(value: str) -> str:
+    """``your-api-key`` -> ``your...key``; short values are hidden entirely."""
+    if len(value) < 10:
+        return "***"
+    return f"{value[:4]}...{value[-3:]}"
