@@ -14,6 +14,7 @@ from core.http import accepts
 from core.pagination import paginate
 from plugins.messages import services
 from plugins.messages.schemas import (
+    ChannelMessageSchema,
     ConnectSchema,
     DeliveryArgs,
     InboundDeliverySchema,
@@ -21,7 +22,6 @@ from plugins.messages.schemas import (
     IntegrationListArgs,
     IntegrationSchema,
     IntegrationUpdateSchema,
-    ChannelMessageSchema,
     SendSchema,
     StatsArgs,
     StatsSchema,
