@@ -17,21 +17,32 @@ class Store:
         self.orders = f"/api/v1/orders/{project['id']}"
         self.catalog = f"/api/v1/catalog/{project['id']}"
 
-    def product(self, name: str = "Widget A", price: float = 9.99, stock: int = 10, **extra: Any) -> dict:
+    def product(
+        self, name: str = "Widget A", price: float = 9.99, stock: int = 10, **extra: Any
+    ) -> dict:
         response = self.client.post(
-            f"{self.catalog}/products", json={"name": name, "price": price, "stock": stock, **extra}, headers=self.owner
+            f"{self.catalog}/products",
+            json={"name": name, "price": price, "stock": stock, **extra},
+            headers=self.owner,
         )
         assert response.status_code == 201, response.get_json()
         return response.get_json()
 
-    def order(self, body: dict | None = None, headers: dict | None = None, status: int = 201) -> dict:
-        body = body or {"customer_name": "John Doe", "items": [{"product_name": "Gadget", "quantity": 1, "price": 5}]}
+    def order(
+        self, body: dict | None = None, headers: dict | None = None, status: int = 201
+    ) -> dict:
+        body = body or {
+            "customer_name": "John Doe",
+            "items": [{"product_name": "Gadget", "quantity": 1, "price": 5}],
+        }
         response = self.client.post(self.orders, json=body, headers=headers or self.owner)
         assert response.status_code == status, response.get_json()
         return response.get_json()
 
     def stock(self, product_id: str) -> int:
-        return self.client.get(f"{self.catalog}/products/{product_id}", headers=self.owner).get_json()["stock"]
+        return self.client.get(
+            f"{self.catalog}/products/{product_id}", headers=self.owner
+        ).get_json()["stock"]
 
     def member(self, role: str) -> dict[str, str]:
         user = self.api.register()
