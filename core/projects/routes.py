@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from uuid import UUID
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import current_app
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from marshmallow import fields, validate
+from marshmallow import ValidationError, fields, validate
 
 from core.auth.models import User
 from core.context import current_user, project_context
@@ -22,11 +23,21 @@ blp = Blueprint(
 )
 
 
+def valid_timezone(name: str) -> None:
+    """An IANA zone name such as ``Europe/Paris``: reports and stats group days by it."""
+    try:
+        ZoneInfo(name)
+    except (ValueError, ZoneInfoNotFoundError):
+        raise ValidationError(
+            f"Unknown time zone {name!r}; use an IANA name such as Europe/Paris."
+        ) from None
+
+
 class ProjectSchema(StrictSchema):
     id = fields.UUID(dump_only=True)
     name = fields.String(required=True, validate=validate.Length(min=1, max=200))
     description = fields.String(load_default="", validate=validate.Length(max=2000))
-    timezone = fields.String(load_default="UTC", validate=validate.Length(min=1, max=64))
+    timezone = fields.String(load_default="UTC", validate=valid_timezone)
     settings = fields.Dict(keys=fields.String(), load_default=dict)
     is_active = fields.Boolean(dump_only=True)
     created_at = fields.DateTime(dump_only=True)
@@ -36,7 +47,7 @@ class ProjectSchema(StrictSchema):
 class ProjectUpdateSchema(StrictSchema):
     name = fields.String(validate=validate.Length(min=1, max=200))
     description = fields.String(validate=validate.Length(max=2000))
-    timezone = fields.String(validate=validate.Length(min=1, max=64))
+    timezone = fields.String(validate=valid_timezone)
     settings = fields.Dict(keys=fields.String())
     is_active = fields.Boolean()
 

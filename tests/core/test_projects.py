@@ -57,8 +57,15 @@ def test_the_creator_is_the_owner(client, owner, project):
 
 @pytest.mark.parametrize(
     ("body", "field"),
-    [({}, "name"), ({"name": ""}, "name"), ({"name": "x", "owner_id": "y"}, "owner_id")],
-    ids=["missing-name", "empty-name", "unknown-field"],
+    [
+        ({}, "name"),
+        ({"name": ""}, "name"),
+        ({"name": "x", "owner_id": "y"}, "owner_id"),
+        ({"name": "x", "timezone": "Mars/Olympus"}, "timezone"),
+        ({"name": "x", "timezone": "../../etc/passwd"}, "timezone"),
+        ({"name": "x", "settings": []}, "settings"),
+    ],
+    ids=["missing-name", "empty-name", "unknown-field", "unknown-zone", "zone-path", "settings"],
 )
 def test_create_rejects_bad_input(client, owner, body, field):
     body = assert_error(client.post("/api/v1/projects", json=body, headers=owner), 422)
