@@ -1,0 +1,1 @@
+"""Model providers behind one interface: :class:`assistant.providers.base.Provider`."""
