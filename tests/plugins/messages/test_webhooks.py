@@ -104,7 +104,11 @@ def test_raw_bodies_of_any_content_type_are_accepted(shop):
 def test_whatsapp_handshake_echoes_the_challenge(shop):
     integration = shop.connect("whatsapp")
     url = f"/api/v1/webhooks/whatsapp/{integration['id']}"
-    query = {"hub.mode": "subscribe", "hub.verify_token": "my-verify-token", "hub.challenge": "1158201444"}
+    query = {
+        "hub.mode": "subscribe",
+        "hub.verify_token": "my-verify-token",
+        "hub.challenge": "1158201444",
+    }
     response = shop.client.get(url, query_string=query)
     assert response.status_code == 200 and response.get_data(as_text=True) == "1158201444"
     response = shop.client.get(url, query_string={**query, "hub.verify_token": "guess"})
@@ -120,7 +124,10 @@ def test_whatsapp_text_becomes_an_inbound_message_of_the_customer_and_latest_ord
     whatsapp = shop.connect("whatsapp")
     body = whatsapp_inbound("Where is my order?")
     assert shop.post_webhook(whatsapp, body, whatsapp_headers(body)).status_code == 200
-    assert shop.post_webhook(whatsapp, body, whatsapp_headers(body)).get_json()["status"] == "duplicate"
+    assert (
+        shop.post_webhook(whatsapp, body, whatsapp_headers(body)).get_json()["status"]
+        == "duplicate"
+    )
     shop.settle()
     [message] = shop.get(f"messages/{shop.pid}/inbox", direction="inbound")
     assert message["content"] == "Where is my order?" and message["provider"] == "whatsapp"
@@ -142,7 +149,11 @@ def test_whatsapp_status_callbacks_move_outbound_messages_forward_only(shop):
     whatsapp = shop.connect("whatsapp")
     response = shop.client.post(
         f"/api/v1/messages/{shop.pid}/send",
-        json={"provider": "whatsapp", "content": "Shipped!", "recipient": {"phone": "+14155550123"}},
+        json={
+            "provider": "whatsapp",
+            "content": "Shipped!",
+            "recipient": {"phone": "+14155550123"},
+        },
         headers=shop.owner,
     )
     assert response.status_code == 202
@@ -159,7 +170,10 @@ def test_whatsapp_status_callbacks_move_outbound_messages_forward_only(shop):
 def test_telegram_updates_are_checked_and_applied_once_per_update_id(shop):
     telegram = shop.connect("telegram")
     body = telegram_update(5001, "Hola, any news on my order?")
-    assert shop.post_webhook(telegram, body, {"X-Telegram-Bot-Api-Secret-Token": "wrong"}).status_code == 401
+    assert (
+        shop.post_webhook(telegram, body, {"X-Telegram-Bot-Api-Secret-Token": "wrong"}).status_code
+        == 401
+    )
     assert shop.post_webhook(telegram, body, telegram_headers()).get_json()["status"] == "accepted"
     assert shop.post_webhook(telegram, body, telegram_headers()).get_json()["status"] == "duplicate"
     edited = json.dumps({"update_id": 5002, "edited_message": {}}).encode()
