@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 from flask import current_app
+from flask.cli import AppGroup
 
 from core.context import Context
 from plugins.orders import services
@@ -19,7 +20,7 @@ IMPORT_COLUMNS = (
 )
 
 
-@click.group()
+@click.group(cls=AppGroup)
 def orders() -> None:
     """Orders: import from CSV."""
 
