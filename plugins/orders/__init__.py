@@ -1,4 +1,4 @@
-"""Plugin ``orders``: orders (transactions, carts), order items, the catalog and order statistics."""
+"""Plugin ``orders``: orders (transactions, carts), their items, the catalog, statistics."""
 
 from __future__ import annotations
 

@@ -59,5 +59,6 @@ def import_command(csv_file: Path, project_id: uuid.UUID) -> None:
     for line, problem in report.errors:
         click.echo(f"line {line}: {problem}", err=True)
     click.echo(
-        f"imported {report.orders} orders ({report.items} items); {len(report.errors)} lines rejected"
+        f"imported {report.orders} orders ({report.items} items); "
+        f"{len(report.errors)} lines rejected"
     )

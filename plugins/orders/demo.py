@@ -1,4 +1,4 @@
-"""Demo data: a café-deli catalog and a year of orders with a weekly rhythm, for the demo customers."""
+"""Demo data: a café-deli catalog and a year of orders with a weekly rhythm for the customers."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""/api/v1/orders/<project_id>/... and /api/v1/catalog/<project_id>/...: thin views over services."""
+"""/api/v1/orders/<project_id>/... and /api/v1/catalog/<project_id>/...: views over services."""
 
 from __future__ import annotations
 
@@ -59,7 +59,7 @@ class Orders(MethodView):
     @orders_blp.arguments(OrderListArgs, location="query")
     @orders_blp.response(200, OrderSchema(many=True))
     def get(self, args, project_id: UUID):
-        """Orders, newest first; filter by status, provider, customer, person, days, dates or text."""
+        """Orders, newest first; filters: status, provider, customer, person, days, dates, text."""
         ctx = project_context(project_id, "view_order")
         return paginate(get_session(), services.list_orders(ctx, args), args)
 
@@ -209,7 +209,7 @@ class Products(MethodView):
     @catalog_blp.arguments(ProductListArgs, location="query")
     @catalog_blp.response(200, ProductSchema(many=True))
     def get(self, args, project_id: UUID):
-        """Products by name; ``q`` searches name and SKU; deleted ones only with ``include_deleted``."""
+        """Products by name; ``q`` searches name and SKU; ``include_deleted`` shows deleted ones."""
         ctx = project_context(project_id, "view_order")
         statement = services.list_products(
             ctx,

@@ -286,7 +286,7 @@ class ProductListArgs(PageArgs):
 
 
 class ItemInSchema(StrictSchema):
-    """One line: a catalog product (``product_id``, or a ``product_name``/``sku`` it has) or free text.
+    """One line: a catalog product (``product_id``, or its ``product_name``/``sku``) or free text.
 
     The price may be called ``price`` (seed 000), ``price_per_unit`` (seed 003) or ``unit_price``;
     without one the catalog price applies.
@@ -327,7 +327,7 @@ class ItemInSchema(StrictSchema):
 
 
 class OrderCreateSchema(StrictSchema):
-    """Seed 000 (``customer_name`` + ``items``) and seed 003 (``customer_id`` + ``transaction_details``)."""
+    """Seed 000 (customer_name, items) and seed 003 (customer_id, transaction_details) orders."""
 
     customer_id = fields.UUID()
     customer_name = fields.String(validate=validate.Length(min=1, max=200))
@@ -478,7 +478,7 @@ class RevenueDaySchema(StrictSchema):
 
 
 class ImportRowSchema(StrictSchema):
-    """One CSV line of ``nebulo orders import``: one item; lines sharing ``external_id`` form one order."""
+    """A CSV line of ``nebulo orders import``: an item; lines sharing external_id are one order."""
 
     class Meta:
         unknown = EXCLUDE

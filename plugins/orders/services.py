@@ -240,7 +240,8 @@ def _resolve_duplicate(
             return existing
     if data.get("external_id"):
         raise Conflict(
-            f"An order with external_id {data['external_id']!r} from {data.get('provider', 'manual')} "
+            f"An order with external_id {data['external_id']!r} "
+            f"from {data.get('provider', 'manual')} "
             "already exists"
         )
     raise Conflict("The order conflicts with one created at the same time; retry")
@@ -544,7 +545,8 @@ def update_order(
         if new_status not in ALLOWED_TRANSITIONS[order.status]:
             allowed = ", ".join(sorted(ALLOWED_TRANSITIONS[order.status])) or "none"
             raise Conflict(
-                f"Order {order.number} cannot go from {order.status} to {new_status} (allowed: {allowed})"
+                f"Order {order.number} cannot go from {order.status} to {new_status} "
+                f"(allowed: {allowed})"
             )
         if new_status == "cancelled":
             restore_stock(session, order)

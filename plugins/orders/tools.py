@@ -57,7 +57,7 @@ def search_orders(
     customer: str | None = None,
     days: int | None = None,
 ) -> dict[str, Any]:
-    """Recent orders (newest first, at most 20) filtered by status, customer name/email and days back."""
+    """Recent orders (newest first, at most 20) by status, customer name/email and days back."""
     if status is not None and status not in ORDER_STATUSES:
         raise NotFound(f"Unknown status {status!r}; use one of {', '.join(ORDER_STATUSES)}")
     filters = _own_orders_only(ctx, {"status": status, "q": customer, "days": days})
@@ -89,7 +89,7 @@ def order_stats(ctx: ToolContext, days: int = 30) -> dict[str, Any]:
     examples=("what are our best-selling products?", "top 5 products of the last 7 days"),
 )
 def top_products(ctx: ToolContext, days: int = 30, limit: int = 5) -> list[dict[str, Any]]:
-    """Best-selling products by quantity over the last ``days`` days, with revenue and order count."""
+    """Best-selling products by quantity over the last ``days`` days, with revenue and orders."""
     rows = services.top_products(ctx.session, ctx.context, days, max(1, min(limit, 50)))
     return TopProductSchema(many=True).dump(rows)
 
@@ -103,7 +103,7 @@ def top_products(ctx: ToolContext, days: int = 30, limit: int = 5) -> list[dict[
     ),
 )
 def product_stock(ctx: ToolContext, product: str) -> list[dict[str, Any]]:
-    """Stock and price of catalog products whose name contains ``product`` or whose SKU is ``product``."""
+    """Stock and price of catalog products whose name contains, or SKU is, ``product``."""
     found = services.find_products(ctx.session, ctx.context, product)
     return ProductSchema(many=True, only=("id", "name", "sku", "price", "stock")).dump(found)
 

@@ -12,8 +12,13 @@ from core.errors import NotFound
 from plugins.orders.demo import SOLD_OUT, load_demo_orders
 from plugins.orders.tools import get_order, order_stats, product_stock, search_orders, top_products
 
-CSV = """external_id,provider,order_date,status,customer_name,customer_email,customer_phone,currency,product_name,sku,quantity,unit_price
-A-1,shop,2025-01-10T10:00:00Z,fulfilled,Ann,ann@example.com,,USD,Tea,,2,3.50
+HEADER = (
+    "external_id,provider,order_date,status,customer_name,customer_email,customer_phone,"
+    "currency,product_name,sku,quantity,unit_price\n"
+)
+CSV = (
+    HEADER
+    + """A-1,shop,2025-01-10T10:00:00Z,fulfilled,Ann,ann@example.com,,USD,Tea,,2,3.50
 A-1,shop,2025-01-10T10:00:00Z,fulfilled,Ann,ann@example.com,,USD,Cake,,1,4.00
 A-2,shop,2025-01-11T10:00:00Z,paid,Bob,,,EUR,Tea,,0,3.50
 A-2,shop,2025-01-11T10:00:00Z,paid,Bob,,,EUR,Cake,,1,4.00
@@ -21,6 +26,7 @@ A-3,shop,not a date,paid,Cid,,,USD,Tea,,1,3.50
 ,,2025-01-12T09:00:00Z,,,,,,Scone,,3,2.00
 A-4,shop,2025-01-12T10:00:00Z,paid,Dee,,,ABC,Tea,,1,1.00
 """
+)
 
 
 def test_csv_import_keeps_good_orders_and_reports_bad_lines_by_number(app, store, tmp_path):

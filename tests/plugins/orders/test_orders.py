@@ -1,4 +1,4 @@
-"""Orders through the HTTP API: create (both seed shapes), read, list, change, delete, bulk items."""
+"""Orders through the HTTP API: create (both seed shapes), read, list, change, delete, bulk."""
 
 from __future__ import annotations
 
