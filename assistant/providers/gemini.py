@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import httpx
+import httpx2
 from google import genai
 from google.genai import errors as genai_errors
 from google.genai import types
@@ -27,6 +28,18 @@ from assistant.providers.base import (
 )
 from assistant.tools import Tool
 
+# google-genai 3.x sends through httpx2 (a fork of httpx); older versions through httpx.
+TIMEOUTS = (httpx.TimeoutException, httpx2.TimeoutException, TimeoutError)
+TRANSPORT_ERRORS = (httpx.TransportError, httpx2.TransportError)
+
+
+LOCAL_ID = "nebulo-"
+
+
+def _model_id(call_id: str | None) -> str | None:
+    """Ids the model gave go back to it; ids Nebulo made up (the Gemini API sends none) do not."""
+    return None if not call_id or call_id.startswith(LOCAL_ID) else call_id
+
 
 def _contents(messages: Sequence[ChatMessage]) -> list[types.Content]:
     """Our messages as Gemini contents; consecutive tool results share one user turn."""
@@ -39,7 +52,9 @@ def _contents(messages: Sequence[ChatMessage]) -> list[types.Content]:
                 result = message.content
             part = types.Part(
                 function_response=types.FunctionResponse(
-                    id=message.tool_call_id, name=message.name, response={"result": result}
+                    id=_model_id(message.tool_call_id),
+                    name=message.name,
+                    response={"result": result},
                 )
             )
             if contents and contents[-1].role == "user" and contents[-1].parts[0].function_response:
@@ -50,7 +65,9 @@ def _contents(messages: Sequence[ChatMessage]) -> list[types.Content]:
         parts = [types.Part(text=message.content)] if message.content else []
         parts += [
             types.Part(
-                function_call=types.FunctionCall(id=call.id, name=call.name, args=call.arguments)
+                function_call=types.FunctionCall(
+                    id=_model_id(call.id), name=call.name, args=call.arguments
+                )
             )
             for call in message.tool_calls
         ]
@@ -105,9 +122,9 @@ class GeminiProvider:
             )
         except genai_errors.APIError as error:
             raise provider_error(error.code, self.name, (error.message or "")[:200]) from None
-        except httpx.TimeoutException:
+        except TIMEOUTS:
             raise provider_error(None, self.name) from None
-        except httpx.TransportError as error:
+        except TRANSPORT_ERRORS as error:
             raise provider_error(
                 503, self.name, f"cannot connect: {type(error).__name__}"
             ) from None
@@ -118,7 +135,7 @@ class GeminiProvider:
         parts = response.candidates[0].content.parts or []
         calls = tuple(
             ToolCall(
-                id=part.function_call.id or f"gemini-{index}",
+                id=part.function_call.id or f"{LOCAL_ID}{index}",
                 name=part.function_call.name or "",
                 arguments=dict(part.function_call.args or {}),
             )
