@@ -76,5 +76,5 @@ def register_jobs(register):
 
     register(jobs.process_delivery, retries=jobs.PROCESS_RETRIES, backoff=(2, 10, 60))
     register(jobs.deliver_message, retries=jobs.SEND_RETRIES, backoff=(5, 30, 120, 600))
-    register(jobs.sync_integration, retries=jobs.SYNC_RETRIES, backoff=(30, 300))
+    register(jobs.sync_integration, retries=jobs.SYNC_RETRIES)
     register(jobs.answer_customer, retries=jobs.ANSWER_RETRIES, backoff=(5, 60))

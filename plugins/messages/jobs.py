@@ -11,7 +11,7 @@ from plugins.messages import bot, services
 
 PROCESS_RETRIES = 3
 SEND_RETRIES = 4
-SYNC_RETRIES = 2
+SYNC_RETRIES = 0
 ANSWER_RETRIES = 2
 
 
@@ -70,7 +70,8 @@ def deliver_message(run: JobRun, project_id: str, message_id: str) -> dict[str, 
 
 
 def sync_integration(run: JobRun, project_id: str, integration_id: str) -> dict[str, Any]:
-    """Sync an integration's orders from its provider, reporting progress per page."""
+    """Sync an integration's orders, reporting progress per page. Not retried: a failed sync
+    marks the integration in error and re-running it is safe (incremental, upserts)."""
     return services.sync_integration(
         run.session, services.system_context(project_id), uuid.UUID(integration_id), run.progress
     )

@@ -92,8 +92,8 @@ class Shop:
             headers={"Content-Type": "application/json", **headers},
         )
 
-    def settle(self) -> None:
-        wait_for_jobs(self.app)
+    def settle(self, timeout: float = 60.0) -> None:
+        wait_for_jobs(self.app, timeout)
 
 
 CONFIGS = {"shopify": SHOPIFY_CONFIG, "whatsapp": WHATSAPP_CONFIG, "telegram": TELEGRAM_CONFIG}
