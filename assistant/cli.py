@@ -6,6 +6,7 @@ import uuid
 
 import click
 from flask import current_app
+from flask.cli import with_appcontext
 from sqlalchemy import select
 
 from assistant import services
@@ -37,6 +38,7 @@ def _member_context(session, project_id: uuid.UUID, email: str | None) -> Contex
 
 
 @click.command("chat")
+@with_appcontext
 @click.option("--project", "project_id", required=True, type=click.UUID, help="Project id")
 @click.option(
     "--as", "email", default=None, help="Act as this member (default: the project's owner)"

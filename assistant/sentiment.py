@@ -181,7 +181,7 @@ def analyze(text: str) -> dict[str, Any]:
     """``sentiment``, ``urgency``, ``concerns`` and ``recommended_tone`` of a customer message."""
     tokens = set(_tokens(text))
     score = polarity(text)
-    sentiment = "positive" if score >= 1.0 else "negative" if score <= -1.0 else "neutral"
+    sentiment = "positive" if score >= 0.75 else "negative" if score <= -0.75 else "neutral"
     concerns = [name for name, words in CONCERNS.items() if tokens & set(words)]
     if sentiment == "positive":
         concerns = [c for c in concerns if c not in ("order status", "delivery delay")]
