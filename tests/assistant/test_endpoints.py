@@ -86,7 +86,8 @@ def test_generate_reply_uses_the_order_and_tone(make_app):
     )
     caller = Caller(app)
     url = "/api/v1/assistant/generate-reply"
-    query = f"?project_id={caller.project_id}&order_id=1042&customer_message=Where is my order? It is late!"
+    message = "Where is my order? It is late!"
+    query = f"?project_id={caller.project_id}&order_id=1042&customer_message={message}"
     response = caller.client.post(url + query, headers=caller.headers)
     assert response.status_code == 200, response.get_json()
     draft = response.get_json()
