@@ -224,19 +224,22 @@ def run_job(job_id: str) -> None:
 
 def recover_expired_jobs(app: Flask) -> int:
     """Re-queue (attempts left) or fail (none left) running jobs whose worker stopped renewing
-    their lease; returns how many rows it changed. Safe to run from several workers at once."""
+    their lease; returns how many rows it changed. Safe to run from several workers at once.
+    Only jobs this app has registered are re-queued, so it never dispatches what it cannot run."""
     state = app.extensions["nebulo"]
     now = utcnow()
     with state.db.session_scope() as session:
         expired = session.execute(
-            select(Job.id, Job.attempts, Job.max_attempts).where(
+            select(Job.id, Job.name, Job.attempts, Job.max_attempts).where(
                 Job.status == "running", Job.lease_until < now
             )
         ).all()
     changed = 0
-    for job_id, attempts, max_attempts in expired:
+    for job_id, name, attempts, max_attempts in expired:
         lost = "The worker running this job stopped before it finished (its lease expired)"
         if attempts < max_attempts:
+            if name not in state.registry.jobs:
+                continue  # left for a worker whose app runs this job
             values = {"status": "queued", "error": lost + "; retrying", "lease_until": None}
         else:
             values = {"status": "failed", "error": lost, "ended_at": now, "lease_until": None}
