@@ -99,6 +99,8 @@ def create_app(
         OPENAPI_SWAGGER_UI_URL="https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
         OPENAPI_REDOC_PATH="redoc",
         OPENAPI_REDOC_URL="https://cdn.jsdelivr.net/npm/redoc/bundles/redoc.standalone.js",
+        # WebSocket pings keep idle feeds open through proxies and drop clients that vanished
+        SOCK_SERVER_OPTIONS={"ping_interval": 25},
     )
 
     plugins = PluginManager()

@@ -5,26 +5,31 @@ cannot set headers on a WebSocket) or ``X-API-Key``; the caller needs ``view_pro
 project. The first frame is ``{"type": "subscribed", "project_id": ...}``; every later frame is
 one event ``{"id", "name", "project_id", "payload", "occurred_at"}``. A refused connection gets
 one error frame ``{"detail", "code", "timestamp"}`` and is closed with code 4000 + the HTTP
-status it would have had (4401 unauthenticated, 4403 forbidden, 4404 no such project).
-Messages from the client are ignored.
+status it would have had (4401 unauthenticated, 4403 forbidden, 4404 no such project); a
+feed that breaks (Redis gone) is closed with 1011 and the client should reconnect. Messages
+from the client are ignored.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import uuid
 
 from flask import Flask, current_app
-from simple_websocket import Server
+from simple_websocket import ConnectionClosed, Server
 
 from core.context import project_context
 from core.db import close_request_session
 from core.errors import NebuloError, utc_timestamp
 from core.events import event_broker
 
+log = logging.getLogger(__name__)
+
 PATH = "/api/v1/ws/<uuid:project_id>"
 POLL_SECONDS = 1.0
 CLOSE_REASON_BYTES = 120
+CLOSE_UNAVAILABLE = 1011
 
 
 def project_events(ws: Server, project_id: uuid.UUID) -> None:
@@ -36,6 +41,16 @@ def project_events(ws: Server, project_id: uuid.UUID) -> None:
         return
     finally:
         close_request_session()  # no database connection is held while the socket is open
+    try:
+        _stream(ws, project_id)
+    except ConnectionClosed:
+        raise
+    except Exception:  # noqa: BLE001 - e.g. Redis went away: tell the client to reconnect
+        log.exception("event feed of project %s failed", project_id)
+        ws.close(reason=CLOSE_UNAVAILABLE, message="The event feed is unavailable; reconnect later")
+
+
+def _stream(ws: Server, project_id: uuid.UUID) -> None:
     with event_broker(current_app).subscribe(project_id) as subscription:
         ws.send(json.dumps({"type": "subscribed", "project_id": str(project_id)}))
         while True:

@@ -174,6 +174,19 @@ def test_websocket_accepts_an_api_key_with_view_project(client, owner, project, 
     assert code == 4404 and frame["code"] == "NOT_FOUND"
 
 
+def test_websocket_refuses_an_api_key_without_view_project(client, owner, project, server):
+    response = client.post(
+        f"/api/v1/projects/{project['id']}/api-keys",
+        json={"name": "hooks only", "scopes": ["manage_webhooks"]},
+        headers=owner,
+    )
+    assert response.status_code == 201, response.get_json()
+    frame, code = refusal(
+        connect(server, project["id"], headers={"X-API-Key": response.get_json()["key"]})
+    )
+    assert code == 4403 and frame["code"] == "FORBIDDEN" and "view_project" in frame["detail"]
+
+
 @pytest.mark.parametrize("token", ["not-a-jwt", None])
 def test_websocket_refuses_a_missing_or_bad_token(project, server, token):
     frame, code = refusal(connect(server, project["id"], token=token))
