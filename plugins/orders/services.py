@@ -874,16 +874,21 @@ def _catalog_index(session: Session, ctx: Context) -> dict[str, Product]:
 def _imported_external_ids(
     session: Session, ctx: Context, keys: list[tuple[str, str]]
 ) -> set[tuple[str, str]]:
-    external = [key for key in keys if not key[1].startswith("#")]
-    if not external:
-        return set()
-    found = session.execute(
-        select(Order.provider, Order.external_id).where(
-            Order.project_id == ctx.project_id,
-            Order.external_id.in_([external_id for _, external_id in external]),
-        )
-    ).all()
-    return {(provider, external_id) for provider, external_id in found} & set(external)
+    by_provider: dict[str, list[str]] = defaultdict(list)
+    for provider, external_id in keys:
+        if not external_id.startswith("#"):
+            by_provider[provider].append(external_id)
+    found: set[tuple[str, str]] = set()
+    for provider, external_ids in by_provider.items():
+        rows = session.execute(
+            select(Order.provider, Order.external_id).where(
+                Order.project_id == ctx.project_id,
+                Order.provider == provider,
+                Order.external_id.in_(external_ids),
+            )
+        ).all()
+        found.update((row_provider, external_id) for row_provider, external_id in rows)
+    return found
 
 
 def _new_order_from_rows(
