@@ -19,7 +19,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Protocol
@@ -61,11 +61,13 @@ class Event:
         }
 
 
-@dataclass
+@dataclass(frozen=True)
 class _Pending:
+    """An event waiting for its session to commit, with the app that will deliver it."""
+
     app: Flask
     event: Event
-    delivery_ids: list[uuid.UUID] = field(default_factory=list)
+    delivery_ids: list[uuid.UUID]
 
 
 def _json_value(value: Any) -> Any:
@@ -90,8 +92,7 @@ def publish(session: Session, name: str, project_id: uuid.UUID, payload: dict[st
         payload=json.loads(json.dumps(payload, default=_json_value)),
         occurred_at=utcnow(),
     )
-    pending = _Pending(current_app._get_current_object(), event)
-    pending.delivery_ids = record_deliveries(session, event)
+    pending = _Pending(current_app._get_current_object(), event, record_deliveries(session, event))
     session.info.setdefault(PENDING_KEY, []).append(pending)
 
 
