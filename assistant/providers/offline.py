@@ -59,6 +59,8 @@ MAX_AMOUNT_RE = re.compile(
     r"\b(?:under|below|less than|at most|<=?)\s*[$€£]?\s*(\d+(?:\.\d{1,2})?)", re.I
 )
 QUOTED_RE = re.compile(r"[\"“']([^\"”']{2,80})[\"”']")
+SKU_RE = re.compile(r"\b[A-Z]{2,}-\d+\b")
+CAPITALIZED_RE = re.compile(r"(?<=\w\s)((?:[A-Z][\w'-]+)(?:\s+[A-Z][\w'-]+){0,3})")
 NAMED_RE = re.compile(
     r"\b(?:named|called|customer|client|for|from|of|by)\s+((?:[A-Z][\w'-]+)(?:\s+[A-Z][\w'-]+){0,3})"
 )
@@ -185,10 +187,15 @@ def _number(raw: str) -> float:
 
 
 def _name(text: str) -> str | None:
+    """A quoted phrase, an email, a SKU, or capitalized words ("called Anna Hargrave")."""
     quoted = QUOTED_RE.search(text)
     if quoted:
         return quoted.group(1).strip()
-    named = NAMED_RE.search(text)
+    for pattern in (EMAIL_RE, SKU_RE):
+        found = pattern.search(text)
+        if found:
+            return found.group(0)
+    named = NAMED_RE.search(text) or CAPITALIZED_RE.search(text)
     return named.group(1).strip() if named else None
 
 
@@ -242,7 +249,9 @@ def extract_arguments(tool: Tool, text: str, today: date | None = None) -> dict[
             found = found or AMOUNT_RE.search(text)
             if found:
                 value = _number(next(group for group in found.groups() if group))
-        elif kind == "string" and ("name" in name or name in ("query", "search", "q", "customer")):
+        elif kind == "string" and (
+            "name" in name or name in ("query", "search", "q", "customer", "product", "sku")
+        ):
             value = _name(text)
         if value is None:
             continue
@@ -277,9 +286,15 @@ def _scalar(value: Any) -> str:
         return f"{value:,.2f}" if not value.is_integer() else f"{int(value):,}"
     if isinstance(value, bool):
         return "yes" if value else "no"
-    if isinstance(value, int):
-        return f"{value:,}"
     return str(value)
+
+
+HIDDEN_KEYS = ("created_at", "updated_at")
+
+
+def _shown(key: str) -> bool:
+    """Internal ids and bookkeeping times say nothing to the person asking."""
+    return key != "id" and not key.endswith("_id") and key not in HIDDEN_KEYS
 
 
 def _row(row: Any) -> str:
@@ -326,7 +341,7 @@ def write_answer(tool_name: str, arguments: dict[str, Any], result: Any) -> str:
             sections.append(_rows(key, value))
         elif isinstance(value, dict):
             sections.append(f"{key.replace('_', ' ').capitalize()}: {_row(value)}")
-        elif value is not None:
+        elif value is not None and _shown(key):
             facts.append(f"{key.replace('_', ' ')}: {_scalar(value)}")
     text = heading + (": " + "; ".join(facts) + "." if facts else ":")
     return "\n".join([text, *sections])
