@@ -82,11 +82,7 @@ def serve(host: str, port: int) -> None:
     """Serve the API (threaded, WebSockets included). Use gunicorn in production."""
     from werkzeug.serving import run_simple
 
-    from core.jobs import EmbeddedDispatcher
-
-    jobs = current_app.extensions["nebulo"].jobs
-    if isinstance(jobs, EmbeddedDispatcher):
-        jobs.start()
+    current_app.extensions["nebulo"].jobs.start()
     click.echo(f"Nebulo on http://{host}:{port} (docs at http://{host}:{port}/docs)")
     run_simple(host, port, current_app._get_current_object(), threaded=True, use_reloader=False)
 

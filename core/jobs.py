@@ -336,6 +336,8 @@ def _as_uuid(value: uuid.UUID | str | None) -> uuid.UUID | None:
 class Dispatcher(Protocol):
     def dispatch(self, job_id: uuid.UUID, delay: float = 0.0) -> None: ...
 
+    def start(self) -> None: ...
+
     def wait(self, timeout: float) -> None: ...
 
     def stop(self, timeout: float = 5.0) -> None: ...
@@ -478,6 +480,9 @@ class RqDispatcher:
         self.app = app
         self.connection = redis.Redis.from_url(settings.redis_url)
         self.queue = rq.Queue(f"{settings.redis_namespace}:jobs", connection=self.connection)
+
+    def start(self) -> None:
+        """Nothing to start here: ``nebulo worker`` processes run the jobs."""
 
     def dispatch(self, job_id: uuid.UUID, delay: float = 0.0) -> None:
         options = {"job_timeout": -1, "result_ttl": 0, "failure_ttl": 7 * 24 * 3600}
