@@ -34,6 +34,14 @@ def register_settings(register):
     )
     register(
         Setting(
+            "NEBULO_RATE_LIMIT_WEBHOOKS",
+            "20000/minute",
+            "Provider webhook deliveries accepted per sending address (they are signed, and "
+            "providers burst)",
+        )
+    )
+    register(
+        Setting(
             "NEBULO_WEBHOOK_VERIFY_SIGNATURES",
             True,
             "Check provider webhook signatures (always on in production; off only for benchmarks)",

@@ -11,6 +11,7 @@ from flask_smorest import Blueprint
 from core.context import project_context
 from core.db import get_session
 from core.http import accepts
+from core.limits import rate_limit
 from core.pagination import paginate
 from plugins.messages import services
 from plugins.messages.schemas import (
@@ -160,6 +161,7 @@ class Webhook(MethodView):
     @webhooks_blp.doc(**PUBLIC)
     @webhooks_blp.response(200, WebhookAnswerSchema)
     @accepts("*/*")
+    @rate_limit("NEBULO_RATE_LIMIT_WEBHOOKS")
     def post(self, provider: str, integration_id: UUID):
         """A provider's delivery, verified on the raw body, stored, then processed by a job."""
         return services.receive_webhook(

@@ -54,7 +54,6 @@ class InboundDeliverySchema(StrictSchema):
     topic = fields.String()
     status = fields.String()
     error = fields.String(allow_none=True)
-    job_id = fields.UUID(allow_none=True)
     received_at = fields.DateTime()
     processed_at = fields.DateTime(allow_none=True)
 

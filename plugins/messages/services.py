@@ -269,7 +269,7 @@ def receive_webhook(
         session.rollback()
         return {"status": "duplicate", "delivery_id": delivery.delivery_id}
     try:
-        row.job_id = enqueue(
+        enqueue(
             process_delivery,
             str(integration.project_id),
             str(row.id),
@@ -280,7 +280,6 @@ def receive_webhook(
         session.delete(row)
         session.commit()
         raise
-    session.commit()
     return {"status": "accepted", "delivery_id": delivery.delivery_id}
 
 

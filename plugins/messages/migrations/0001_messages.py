@@ -45,7 +45,6 @@ def upgrade() -> None:
     sa.Column('body', sa.LargeBinary(), nullable=False),
     sa.Column('status', sa.String(length=16), nullable=False),
     sa.Column('error', sa.Text(), nullable=True),
-    sa.Column('job_id', sa.Uuid(), nullable=True),
     sa.Column('received_at', core.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('processed_at', core.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('id', sa.Uuid(), nullable=False),

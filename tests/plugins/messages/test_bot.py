@@ -31,7 +31,10 @@ def test_auto_reply_answers_on_the_same_channel_marked_ai_generated(shop, fakes)
     [reply] = inbox(shop, direction="outbound")
     assert reply["ai_generated"] is True and reply["status"] == "sent"
     assert reply["reply_to_id"] == question["id"] and reply["provider"] == "whatsapp"
-    assert reply["customer_id"] == question["customer_id"] and reply["order_id"] == question["order_id"]
+    assert (
+        reply["customer_id"] == question["customer_id"]
+        and reply["order_id"] == question["order_id"]
+    )
     assert question["needs_human"] is False
     [request] = fakes["whatsapp"].requests
     assert request.body["to"] == "14155550123" and request.body["text"]["body"] == reply["content"]

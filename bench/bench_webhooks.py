@@ -1,0 +1,235 @@
+"""Ingestion of signed Shopify order webhooks through the HTTP API, embedded defaults.
+
+Nebulo runs as in ``make run`` (SQLite, in-process job workers, memory rate-limit counters)
+under gunicorn (one gthread worker, four threads). Four keep-alive clients post distinct
+``orders/create`` deliveries, each signed with the integration's secret, plus replays of
+some of them. The figure is accepted deliveries per second with signatures checked; the
+baseline is the same run with signature checking off (NEBULO_WEBHOOK_VERIFY_SIGNATURES=0),
+on a second integration. Afterwards every delivery must be stored exactly once, and the
+checked run's deliveries must all be processed into orders.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import sqlalchemy as sa
+
+from bench import Figure
+
+DELIVERIES = 1200
+REPLAYS = 100
+CLIENT_THREADS = 4
+TARGET_PER_SECOND = 200.0
+PROCESSING_TIMEOUT_SECONDS = 45
+ROOT = Path(__file__).resolve().parent.parent
+SECRET = "shpss_bench_app_secret"
+
+
+def _environment(directory: str) -> dict[str, str]:
+    env = {key: value for key, value in os.environ.items() if not key.startswith("NEBULO_")}
+    env.pop("REDIS_URL", None)
+    env.update(
+        DATABASE_URL=f"sqlite:///{directory}/bench.db",
+        NEBULO_SECRET_KEY="bench-secret-key-that-is-long-enough-0123456789",
+        NEBULO_ARGON2_TIME_COST="1",
+        NEBULO_ARGON2_MEMORY_KIB="1024",
+        NEBULO_LOG_LEVEL="WARNING",
+        PYTHONPATH=str(ROOT),
+    )
+    return env
+
+
+def _prepare(env: dict[str, str]) -> list[str]:
+    """Migrate, create an owner and a project with two Shopify integrations; their ids."""
+    from core import migrate
+    from core.app import create_app
+    from core.config import load_settings
+
+    app = create_app(load_settings(env))
+    migrate.upgrade(app)
+    client = app.test_client()
+    credentials = {"email": "bench@example.com", "password": "correct horse battery"}
+    client.post("/api/v1/auth/register", json=credentials)
+    token = client.post("/api/v1/auth/login", json=credentials).get_json()["access_token"]
+    headers = {"Authorization": f"Bearer {token}"}
+    project_id = client.post(
+        "/api/v1/projects", json={"name": "Bench"}, headers=headers
+    ).get_json()["id"]
+    config = {"api_secret": SECRET, "shop_url": "bench.myshopify.com"}
+    ids = []
+    for _ in range(2):
+        response = client.post(
+            f"/api/v1/integrations/{project_id}/connect",
+            json={"provider": "shopify", "config": config},
+            headers=headers,
+        )
+        assert response.status_code == 201, response.get_json()
+        ids.append(response.get_json()["id"])
+    app.extensions["nebulo"].db.dispose()
+    return ids
+
+
+def _delivery(number: int, prefix: str) -> tuple[bytes, dict[str, str]]:
+    order = {
+        "id": number,
+        "email": f"buyer{number}@example.com",
+        "created_at": "2025-01-12T10:00:00Z",
+        "updated_at": "2025-01-12T10:00:00Z",
+        "total_price": "29.99",
+        "currency": "USD",
+        "financial_status": "paid",
+        "customer": {"id": number, "first_name": "Buyer", "last_name": str(number)},
+        "line_items": [{"title": "Bench item", "quantity": 1, "price": "29.99"}],
+    }
+    body = json.dumps(order).encode()
+    signature = base64.b64encode(hmac.new(SECRET.encode(), body, hashlib.sha256).digest()).decode()
+    headers = {
+        "Content-Type": "application/json",
+        "X-Shopify-Topic": "orders/create",
+        "X-Shopify-Hmac-Sha256": signature,
+        "X-Shopify-Webhook-Id": f"{prefix}-{number}",
+    }
+    return body, headers
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def _nebulo(env: dict[str, str]) -> Iterator[str]:
+    port = _free_port()
+    command = [
+        sys.executable, "-m", "gunicorn", "--worker-class", "gthread", "--workers", "1",
+        "--threads", str(CLIENT_THREADS), "--bind", f"127.0.0.1:{port}", "--log-level", "warning",
+        "wsgi:app",
+    ]  # fmt: skip
+    server = subprocess.Popen(command, env=env, cwd=ROOT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            if server.poll() is not None:
+                raise RuntimeError(f"nebulo exited with {server.returncode} while starting")
+            try:
+                if httpx.get(base + "/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError("nebulo did not start within 30 s")
+            time.sleep(0.2)
+        yield base
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+
+
+def _ingest(url: str, prefix: str) -> float:
+    """Post every delivery (and the replays) from CLIENT_THREADS clients; deliveries/s."""
+    work = [_delivery(n, prefix) for n in range(1, DELIVERIES + 1)]
+    work += work[:REPLAYS]
+    failures: list[str] = []
+
+    def drive(share: list[tuple[bytes, dict[str, str]]]) -> None:
+        with httpx.Client(timeout=30) as client:
+            for body, headers in share:
+                response = client.post(url, content=body, headers=headers)
+                if response.status_code != 200:
+                    failures.append(f"{response.status_code} {response.text[:200]}")
+                    return
+
+    threads = [
+        threading.Thread(target=drive, args=(work[i::CLIENT_THREADS],))
+        for i in range(CLIENT_THREADS)
+    ]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - started
+    if failures:
+        raise RuntimeError(f"a webhook was refused: {failures[0]}")
+    return len(work) / elapsed
+
+
+def _counts(engine: sa.Engine, integration_id: str) -> tuple[int, int, int]:
+    """(stored rows, distinct delivery ids, processed rows) of one integration."""
+    with engine.connect() as connection:
+        return connection.execute(
+            sa.text(
+                "SELECT count(*), count(DISTINCT delivery_id), "
+                "sum(CASE WHEN status = 'processed' THEN 1 ELSE 0 END) "
+                "FROM inbound_deliveries WHERE integration_id = :id"
+            ),
+            {"id": integration_id.replace("-", "")},
+        ).one()
+
+
+def run() -> list[Figure]:
+    with tempfile.TemporaryDirectory(prefix="nebulo-bench-webhooks-") as directory:
+        env = _environment(directory)
+        checked_id, unchecked_id = _prepare(env)
+        engine = sa.create_engine(env["DATABASE_URL"])
+        with _nebulo({**env, "NEBULO_WEBHOOK_VERIFY_SIGNATURES": "1"}) as base:
+            checked = _ingest(f"{base}/api/v1/webhooks/shopify/{checked_id}", "checked")
+            deadline = time.monotonic() + PROCESSING_TIMEOUT_SECONDS
+            while _counts(engine, checked_id)[2] < DELIVERIES and time.monotonic() < deadline:
+                time.sleep(0.5)
+            stored, distinct, processed = _counts(engine, checked_id)
+        with _nebulo({**env, "NEBULO_WEBHOOK_VERIFY_SIGNATURES": "0"}) as base:
+            unchecked = _ingest(f"{base}/api/v1/webhooks/shopify/{unchecked_id}", "unchecked")
+        baseline_stored = _counts(engine, unchecked_id)[0]
+        engine.dispose()
+    exactly_once = stored == distinct == DELIVERIES and baseline_stored == DELIVERIES
+    return [
+        Figure(
+            "signed Shopify order webhooks accepted (HTTP, embedded)",
+            checked,
+            unit="deliv/s",
+            target=f">= {TARGET_PER_SECOND:g}/s",
+            met=checked >= TARGET_PER_SECOND and exactly_once,
+            baseline=unchecked,
+            baseline_label="signature checking off",
+        ),
+        Figure(
+            f"  stored once each ({DELIVERIES} sent + {REPLAYS} replays)",
+            stored,
+            unit="rows",
+            target=f"== {DELIVERIES}",
+            met=exactly_once,
+            baseline=baseline_stored,
+            baseline_label="signature checking off",
+        ),
+        Figure(
+            f"  processed into orders within {PROCESSING_TIMEOUT_SECONDS}s",
+            processed,
+            unit="rows",
+            target=f"== {DELIVERIES}",
+            met=processed == DELIVERIES,
+            baseline=float(DELIVERIES),
+            baseline_label="deliveries sent",
+        ),
+    ]
