@@ -24,7 +24,15 @@ def train_churn_model(run: JobRun, project_id: str) -> dict[str, Any]:
 def predict_customers(
     run: JobRun, project_id: str, customer_ids: list[str] | None = None
 ) -> dict[str, Any]:
-    """Score the given customers (or all of them) with the active model."""
+    """Score the given customers (or all of them) with the active model.
+
+    Each scored chunk is committed before progress is reported: the progress row is written
+    in its own transaction, which SQLite would otherwise block behind this one."""
     ids = None if customer_ids is None else [uuid.UUID(value) for value in customer_ids]
     with run.session() as session:
-        return services.predict_customers(session, uuid.UUID(project_id), ids, run.progress)
+
+        def chunk_done(percent: int, message: str) -> None:
+            session.commit()
+            run.progress(percent, message)
+
+        return services.predict_customers(session, uuid.UUID(project_id), ids, chunk_done)

@@ -297,12 +297,12 @@ def _labelled(project_id: uuid.UUID) -> Select:
 
 def check_can_train(session: Session, ctx: Context) -> None:
     """Answer 409 before a job is queued when the labelled data cannot train a model."""
-    counts = session.execute(
-        select(func.count(), func.sum(case((Customer.churned.is_(True), 1), else_=0))).select_from(
-            _labelled(ctx.project_id).subquery()
-        )
+    labelled = _labelled(ctx.project_id).subquery()
+    total, churned = session.execute(
+        select(func.count(), func.sum(case((labelled.c.churned.is_(True), 1), else_=0)))
     ).one()
-    labels = np.array([1] * int(counts[1] or 0) + [0] * (int(counts[0]) - int(counts[1] or 0)))
+    churned = int(churned or 0)
+    labels = np.array([1] * churned + [0] * (total - churned))
     try:
         churn.check_training_data(labels, _setting("NEBULO_CHURN_MIN_TRAINING_ROWS"))
     except churn.TrainingDataError as error:
@@ -508,7 +508,8 @@ def predict_customers(
     customer_ids: list[uuid.UUID] | None = None,
     progress: Progress | None = None,
 ) -> dict[str, Any]:
-    """Score the given customers (default: all) that carry the model's features."""
+    """Score the given customers (default: all) that carry the model's features;
+    ``progress`` is called after each chunk of scores has been written."""
     version = require_model(session, project_id)
     statement = select(Customer.id, Customer.risk_tier, *FEATURE_COLUMNS).where(
         Customer.project_id == project_id
@@ -587,12 +588,14 @@ def explain_risk(
 # -- monitoring ------------------------------------------------------------------------------
 
 
-def high_risk_customers(session: Session, ctx: Context, limit: int = 10) -> list[Customer]:
-    _medium, high = risk_thresholds()
+def riskiest_customers(
+    session: Session, ctx: Context, limit: int = 10, min_score: float = 0.0
+) -> list[Customer]:
+    """Scored customers with risk at least ``min_score``, highest risk first."""
     return list(
         session.scalars(
             scoped(Customer, ctx.project_id)
-            .where(Customer.risk_score >= high)
+            .where(Customer.risk_score >= min_score)
             .order_by(Customer.risk_score.desc(), Customer.id)
             .limit(limit)
         )
@@ -638,7 +641,7 @@ def risk_dashboard(
         )
     ]
     return {
-        "high_risk_customers": high_risk_customers(session, ctx, limit),
+        "high_risk_customers": riskiest_customers(session, ctx, limit, min_score=high),
         "risk_distribution": distribution,
         "risk_trend": trend,
         "thresholds": {"medium": medium, "high": high},
@@ -704,7 +707,7 @@ def record_alert_outcomes(session: Session, project_id: uuid.UUID) -> None:
 
 # -- demo ------------------------------------------------------------------------------------
 
-DEMO_CUSTOMERS = 300
+DEMO_CUSTOMERS = 600
 
 
 def load_demo_customers(session: Session, project_id: uuid.UUID) -> None:

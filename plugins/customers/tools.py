@@ -71,13 +71,14 @@ def customer_profile(ctx: ToolContext, customer_id: uuid.UUID) -> dict[str, Any]
     ),
 )
 def high_risk_customers(ctx: ToolContext, limit: int = 10) -> dict[str, Any]:
-    """The customers most likely to churn (risk at or above the high threshold), highest
-    risk first, with the project's risk distribution. Scores come from the latest stored
-    predictions of the trained churn model."""
+    """The customers most likely to churn, highest predicted risk first (each with its tier:
+    low, medium or high), and how many customers are in each tier. Scores are the latest
+    stored predictions of the project's trained churn model."""
     limit = max(1, min(limit, 100))
-    dashboard = services.risk_dashboard(ctx.session, ctx.context, days=30, limit=limit)
+    dashboard = services.risk_dashboard(ctx.session, ctx.context, days=1, limit=1)
+    customers = services.riskiest_customers(ctx.session, ctx.context, limit)
     return {
-        "customers": [_summary(customer) for customer in dashboard["high_risk_customers"]],
+        "customers": [_summary(customer) for customer in customers],
         "risk_distribution": dashboard["risk_distribution"],
         "thresholds": dashboard["thresholds"],
     }

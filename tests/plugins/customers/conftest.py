@@ -10,7 +10,8 @@ from core.jobs import wait_for_jobs
 from plugins.customers.models import Customer
 from plugins.customers.synthetic import generate_customers
 
-TRAINING_ROWS = 240
+TRAINING_ROWS = 600
+"""Enough generated customers for the small model to put a few dozen in the high tier."""
 
 
 def customers_url(project: dict, suffix: str = "") -> str:
