@@ -25,7 +25,7 @@ from assistant.schemas import (
     UsageArgsSchema,
     UsageSchema,
 )
-from core.context import Context, project_context
+from core.context import Context, current_principal, project_context
 from core.db import close_request_session, get_session
 from core.errors import Invalid, NebuloError, utc_timestamp
 from core.limits import rate_limit
@@ -41,7 +41,9 @@ blp = Blueprint(
 
 
 def _body_or_query(schema_class) -> dict[str, Any]:
-    """Seed 001 sends these as query parameters; a JSON body works too."""
+    """Seed 001 sends these as query parameters; a JSON body works too. Callers authenticate
+    first, so an anonymous request is a 401 whatever it sends."""
+    current_principal()
     raw = request.get_json(silent=True) if request.is_json else request.args.to_dict()
     if raw is None:
         raise Invalid(
