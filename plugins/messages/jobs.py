@@ -8,6 +8,7 @@ from typing import Any
 from connectors.base import ProviderError, call_with_rate_limit
 from core.jobs import JobRun, enqueue
 from plugins.messages import bot, services
+from plugins.messages.models import Integration
 
 PROCESS_RETRIES = 3
 SEND_RETRIES = 4
@@ -33,16 +34,25 @@ def process_delivery(run: JobRun, project_id: str, delivery_id: str) -> dict[str
 
 def deliver_message(run: JobRun, project_id: str, message_id: str) -> dict[str, Any]:
     """Send one queued message. Idempotent: a message the provider accepted is never re-sent,
-    because its provider id is committed before anything else happens."""
+    because its provider id is committed before anything else happens. When the last attempt
+    fails for any reason the message ends ``failed`` with the error."""
     ctx = services.system_context(project_id)
+    try:
+        return _deliver(run, ctx, uuid.UUID(message_id))
+    except Exception as error:
+        if run.attempt > SEND_RETRIES:
+            with run.session() as session:
+                services.mark_failed(session, ctx, uuid.UUID(message_id), str(error), final=True)
+        raise
+
+
+def _deliver(run: JobRun, ctx: Any, message_id: uuid.UUID) -> dict[str, Any]:
     with run.session() as session:
-        message = services.message_to_send(session, ctx, uuid.UUID(message_id))
+        message = services.message_to_send(session, ctx, message_id)
         if message is None:
             return {"status": "already handled"}
         integration = (
-            session.get(services.Integration, message.integration_id)
-            if message.integration_id
-            else None
+            session.get(Integration, message.integration_id) if message.integration_id else None
         )
         if integration is None:
             services.mark_failed(
@@ -56,16 +66,17 @@ def deliver_message(run: JobRun, project_id: str, message_id: str) -> dict[str, 
             lambda: connector.send_message(recipient, content), attempts=3, max_wait=30
         )
     except ProviderError as error:
-        final = not error.retryable or run.attempt > SEND_RETRIES
+        if error.retryable:
+            with run.session() as session:
+                services.mark_failed(session, ctx, message_id, str(error), final=False)
+            raise
         with run.session() as session:
-            services.mark_failed(session, ctx, uuid.UUID(message_id), str(error), final)
-        if final:
-            return {"status": "failed", "error": str(error)}
-        raise
+            services.mark_failed(session, ctx, message_id, str(error), final=True)
+        return {"status": "failed", "error": str(error)}
     finally:
         connector.close()
     with run.session() as session:
-        services.mark_sent(session, ctx, uuid.UUID(message_id), sent.provider_message_id)
+        services.mark_sent(session, ctx, message_id, sent.provider_message_id)
     return {"status": "sent", "provider_message_id": sent.provider_message_id}
 
 

@@ -96,6 +96,7 @@ class Integrations(MethodView):
 class IntegrationItem(MethodView):
     @integrations_blp.response(200, IntegrationSchema)
     def get(self, project_id: UUID, integration_id: UUID):
+        """One integration, secrets masked."""
         ctx = project_context(project_id, "view_integrations")
         return integration_view(services.get_integration(get_session(), ctx, integration_id))
 
@@ -151,6 +152,9 @@ class Deliveries(MethodView):
 @webhooks_blp.route("/<string:provider>/<uuid:integration_id>")
 class Webhook(MethodView):
     @webhooks_blp.doc(**PUBLIC)
+    @webhooks_blp.response(
+        200, {"type": "string"}, content_type="text/plain", description="hub.challenge"
+    )
     def get(self, provider: str, integration_id: UUID):
         """The provider's verification handshake (WhatsApp: hub.mode, verify_token, challenge)."""
         challenge = services.webhook_handshake(
@@ -219,6 +223,7 @@ class CustomerConversation(MethodView):
 class MessageItem(MethodView):
     @messages_blp.response(200, ChannelMessageSchema)
     def get(self, project_id: UUID, message_id: UUID):
+        """One message with its delivery status and provider error, if any."""
         ctx = project_context(project_id, "view_messages")
         return services.get_message(get_session(), ctx, message_id)
 
@@ -227,6 +232,7 @@ class MessageItem(MethodView):
 class MarkRead(MethodView):
     @messages_blp.response(200, ChannelMessageSchema)
     def patch(self, project_id: UUID, message_id: UUID):
+        """Mark a message read."""
         ctx = project_context(project_id, "send_messages")
         session = get_session()
         message = services.mark_read(session, ctx, message_id)
@@ -239,5 +245,6 @@ class Stats(MethodView):
     @messages_blp.arguments(StatsArgs, location="query")
     @messages_blp.response(200, StatsSchema)
     def get(self, args, project_id: UUID):
+        """Message counts over ``days``: direction, provider, status, unread, bot, flagged."""
         ctx = project_context(project_id, "view_messages")
         return services.message_stats(get_session(), ctx, args["days"])
