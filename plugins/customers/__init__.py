@@ -110,16 +110,3 @@ def register_tools(register):
         tools.explain_risk,
     ):
         register(function)
-
-
-@hookimpl
-def on_event(event):
-    from plugins.customers.services import RISK_CHANGED, link_alert_to_event
-
-    if event.name == RISK_CHANGED and event.payload.get("alert_id"):
-        import uuid
-
-        from flask import current_app
-
-        with current_app.extensions["nebulo"].db.session_scope() as session:
-            link_alert_to_event(session, uuid.UUID(event.payload["alert_id"]), event.id)

@@ -77,8 +77,6 @@ class Alert(IdMixin, ProjectScoped, Base):
     risk_score: Mapped[float] = mapped_column(Float)
     was_sent: Mapped[bool] = mapped_column(default=False)
     error_message: Mapped[str | None] = mapped_column(String(500))
-    event_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
-    """The ``customer.risk_changed`` event whose webhook deliveries carry this alert."""
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 
 

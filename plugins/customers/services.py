@@ -385,9 +385,8 @@ def predict_customer(session: Session, ctx: Context, customer_id: uuid.UUID) -> 
             errors={name: ["Required for a prediction"] for name in missing},
         )
     values = [getattr(customer, name) for name in churn.FEATURES]
-    scored = _score_and_record(
-        session, ctx.project_id, version, [(customer.id, customer.risk_tier, *values)]
-    )
+    row = (customer.id, customer.name, customer.email, customer.risk_tier, *values)
+    scored = _score_and_record(session, ctx.project_id, version, [row])
     session.refresh(customer)
     return {
         "customer_id": customer.id,
@@ -411,20 +410,26 @@ def _chunks(rows: list[Any], size: int) -> Iterator[list[Any]]:
         yield rows[start : start + size]
 
 
+SCORED_ROW_PREFIX = (Customer.id, Customer.name, Customer.email, Customer.risk_tier)
+"""Columns before the features in the rows ``_score_and_record`` takes."""
+FEATURES_START = len(SCORED_ROW_PREFIX)
+
+
 def _score_and_record(
     session: Session,
     project_id: uuid.UUID,
     version: ModelVersion,
-    rows: list[tuple[Any, ...]],
+    rows: list[Any],
     progress: Progress | None = None,
 ) -> Scored:
-    """Score ``(id, previous_tier, *features)`` rows in vectorised chunks; write the history,
-    the customers' new score and tier, and an alert for each customer entering high risk."""
+    """Score ``(id, name, email, previous_tier, *features)`` rows in vectorised chunks; write
+    the history, the customers' new score and tier, and an alert for each customer entering
+    high risk."""
     pipeline = pipeline_of(session, version)
     now = utcnow()
     outcome = Scored(predicted_at=now)
     for chunk in _chunks(rows, SCORING_CHUNK):
-        scores = churn.score(pipeline, churn.feature_matrix(row[2:] for row in chunk))
+        scores = churn.score(pipeline, churn.feature_matrix(row[FEATURES_START:] for row in chunk))
         tiers = risk_tiers(scores)
         session.execute(
             insert(RiskHistory),
@@ -452,10 +457,13 @@ def _score_and_record(
                 for row, score, tier in zip(chunk, scores, tiers, strict=True)
             ],
         )
-        for row, score, tier in zip(chunk, scores, tiers, strict=True):
-            if tier == "high" and row[1] != "high":
-                _raise_alert(session, project_id, row[0], float(score), row[1])
-                outcome.alerts += 1
+        entering_high = [
+            (row, float(score))
+            for row, score, tier in zip(chunk, scores, tiers, strict=True)
+            if tier == "high" and row[3] != "high"
+        ]
+        _raise_alerts(session, project_id, entering_high, now)
+        outcome.alerts += len(entering_high)
         outcome.scored += len(chunk)
         if progress is not None:
             progress(
@@ -465,41 +473,60 @@ def _score_and_record(
     return outcome
 
 
-def _raise_alert(
+def _risk_webhook_exists(session: Session, project_id: uuid.UUID) -> bool:
+    from core.webhooks.models import Webhook
+
+    webhooks = session.scalars(scoped(Webhook, project_id).where(Webhook.is_active.is_(True)))
+    return any(webhook.wants(RISK_CHANGED) for webhook in webhooks)
+
+
+def _raise_alerts(
     session: Session,
     project_id: uuid.UUID,
-    customer_id: uuid.UUID,
-    score: float,
-    previous_tier: str | None,
+    entering_high: list[tuple[Any, float]],
+    now: datetime,
 ) -> None:
-    """Record the alert and publish ``customer.risk_changed``; the project's webhooks carry it."""
+    """Record an alert per customer entering high risk and publish ``customer.risk_changed``
+    for each; the project's webhooks carry it. Without such a webhook the alert says so."""
+    if not entering_high:
+        return
     from core.events import publish
 
-    customer = session.get(Customer, customer_id)
-    alert = Alert(
-        id=uuid.uuid4(),
-        project_id=project_id,
-        customer_id=customer_id,
-        alert_type=HIGH_RISK_ALERT,
-        message=f"{customer.name} entered high churn risk ({score:.0%})",
-        risk_score=score,
+    undeliverable = (
+        None
+        if _risk_webhook_exists(session, project_id)
+        else f"No active webhook of the project subscribes to {RISK_CHANGED}"
     )
-    session.add(alert)
-    publish(
-        session,
-        RISK_CHANGED,
-        project_id,
-        {
+    alerts = []
+    for (customer_id, name, email, previous_tier, *_features), score in entering_high:
+        alert = {
+            "id": uuid.uuid4(),
+            "project_id": project_id,
             "customer_id": customer_id,
-            "name": customer.name,
-            "email": customer.email,
-            "previous_tier": previous_tier,
-            "risk_tier": "high",
+            "alert_type": HIGH_RISK_ALERT,
+            "message": f"{name} entered high churn risk ({score:.0%})"[:500],
             "risk_score": score,
-            "alert_id": alert.id,
-            "message": alert.message,
-        },
-    )
+            "was_sent": False,
+            "error_message": undeliverable,
+            "created_at": now,
+        }
+        alerts.append(alert)
+        publish(
+            session,
+            RISK_CHANGED,
+            project_id,
+            {
+                "customer_id": customer_id,
+                "name": name,
+                "email": email,
+                "previous_tier": previous_tier,
+                "risk_tier": "high",
+                "risk_score": score,
+                "alert_id": alert["id"],
+                "message": alert["message"],
+            },
+        )
+    session.execute(insert(Alert), alerts)
 
 
 def predict_customers(
@@ -511,7 +538,7 @@ def predict_customers(
     """Score the given customers (default: all) that carry the model's features;
     ``progress`` is called after each chunk of scores has been written."""
     version = require_model(session, project_id)
-    statement = select(Customer.id, Customer.risk_tier, *FEATURE_COLUMNS).where(
+    statement = select(*SCORED_ROW_PREFIX, *FEATURE_COLUMNS).where(
         Customer.project_id == project_id
     )
     if customer_ids is not None:
@@ -519,7 +546,7 @@ def predict_customers(
     rows = session.execute(statement).all()
     if customer_ids is not None:
         _raise_unknown(set(customer_ids) - {row[0] for row in rows})
-    required = [churn.FEATURES.index(name) + 2 for name in churn.REQUIRED_FEATURES]
+    required = [churn.FEATURES.index(name) + FEATURES_START for name in churn.REQUIRED_FEATURES]
     complete = [row for row in rows if all(row[index] is not None for index in required)]
     if progress is not None:
         progress(10, f"scoring {len(complete)} customers")
@@ -668,38 +695,31 @@ def list_alerts(session: Session, ctx: Context, args: dict[str, Any]) -> Select[
     return statement.order_by(Alert.created_at.desc(), Alert.id)
 
 
-def link_alert_to_event(session: Session, alert_id: uuid.UUID, event_id: uuid.UUID) -> None:
-    """Remember which event carries the alert, so its webhook deliveries tell its outcome."""
-    session.execute(update(Alert).where(Alert.id == alert_id).values(event_id=event_id))
-
-
 def record_alert_outcomes(session: Session, project_id: uuid.UUID) -> None:
-    """Copy the webhook delivery outcome onto every alert whose outcome is still open:
-    sent once any delivery succeeded, an error once every delivery failed or none exists."""
+    """Copy the webhook delivery outcome onto every alert whose outcome is still open: sent
+    once any delivery of its event succeeded, an error once every delivery failed."""
     from core.webhooks.models import DELIVERED, FAILED, WebhookDelivery
 
     open_alerts = session.scalars(
-        scoped(Alert, project_id).where(
-            Alert.event_id.is_not(None), Alert.was_sent.is_(False), Alert.error_message.is_(None)
-        )
+        scoped(Alert, project_id).where(Alert.was_sent.is_(False), Alert.error_message.is_(None))
     ).all()
     if not open_alerts:
         return
-    statuses: dict[uuid.UUID, list[tuple[str, str | None]]] = {}
-    for event_id, status, error in session.execute(
-        select(WebhookDelivery.event_id, WebhookDelivery.status, WebhookDelivery.error).where(
+    statuses: dict[str, list[tuple[str, str | None]]] = {}
+    for body, status, error in session.execute(
+        select(WebhookDelivery.body, WebhookDelivery.status, WebhookDelivery.error).where(
             WebhookDelivery.project_id == project_id,
-            WebhookDelivery.event_id.in_([alert.event_id for alert in open_alerts]),
+            WebhookDelivery.event_name == RISK_CHANGED,
+            WebhookDelivery.created_at >= min(alert.created_at for alert in open_alerts),
         )
     ):
-        statuses.setdefault(event_id, []).append((status, error))
+        alert_id = body.get("payload", {}).get("alert_id")
+        statuses.setdefault(alert_id, []).append((status, error))
     for alert in open_alerts:
-        deliveries = statuses.get(alert.event_id, [])
-        if not deliveries:
-            alert.error_message = f"No active webhook of the project subscribes to {RISK_CHANGED}"
-        elif any(status == DELIVERED for status, _ in deliveries):
+        deliveries = statuses.get(str(alert.id), [])
+        if any(status == DELIVERED for status, _ in deliveries):
             alert.was_sent = True
-        elif all(status == FAILED for status, _ in deliveries):
+        elif deliveries and all(status == FAILED for status, _ in deliveries):
             errors = "; ".join(error or "failed" for _, error in deliveries)
             alert.error_message = f"Webhook delivery failed: {errors}"[:500]
     session.flush()

@@ -132,7 +132,6 @@ def upgrade() -> None:
         sa.Column("risk_score", sa.Float(), nullable=False),
         sa.Column("was_sent", sa.Boolean(), nullable=False),
         sa.Column("error_message", sa.String(length=500), nullable=True),
-        sa.Column("event_id", sa.Uuid(), nullable=True),
         sa.Column("created_at", core.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("id", sa.Uuid(), nullable=False),
         sa.Column("project_id", sa.Uuid(), nullable=False),
@@ -152,7 +151,6 @@ def upgrade() -> None:
     )
     op.create_index(op.f("ix_customer_alerts_customer_id"), "customer_alerts", ["customer_id"], unique=False)
     op.create_index(op.f("ix_customer_alerts_created_at"), "customer_alerts", ["created_at"], unique=False)
-    op.create_index(op.f("ix_customer_alerts_event_id"), "customer_alerts", ["event_id"], unique=False)
     op.create_index(op.f("ix_customer_alerts_project_id"), "customer_alerts", ["project_id"], unique=False)
 
 

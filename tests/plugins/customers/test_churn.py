@@ -9,7 +9,10 @@ import pytest
 from core.jobs import enqueue, wait_for_jobs
 from plugins.customers import jobs
 from tests.core.helpers import assert_error
-from tests.core.test_webhooks import receive  # noqa: F401 - the local webhook receiver fixture
+from tests.core.test_webhooks import (  # noqa: F401 - fixtures: a local receiver, fast retries
+    quick_retries,
+    receive,
+)
 from tests.plugins.customers.conftest import customers_url
 
 METRICS = {"accuracy", "precision", "recall", "f1_score", "roc_auc"}
@@ -233,6 +236,33 @@ def test_entering_high_risk_raises_one_alert_delivered_by_webhook(
         headers=owner,
     ).get_json()
     assert future == []
+
+
+def test_a_failed_webhook_delivery_is_recorded_on_the_alert(
+    app,
+    trained,
+    client,
+    owner,
+    project,
+    receive,  # noqa: F811
+    quick_retries,  # noqa: F811
+):
+    quick_retries(0)
+    receiver = receive(500)
+    client.post(
+        f"/api/v1/projects/{project['id']}/webhooks",
+        json={"url": receiver.url, "events": ["*"]},
+        headers=owner,
+    )
+    client.post(customers_url(project, "/predict/batch"), json={}, headers=owner)
+    wait_for_jobs(app, timeout=120)
+    alerts = client.get(customers_url(project, "/risk/alerts"), headers=owner).get_json()
+    assert alerts and all(not a["was_sent"] for a in alerts)
+    assert all("HTTP 500" in a["error_message"] for a in alerts)
+    unsent = client.get(
+        customers_url(project, "/risk/alerts"), query_string={"was_sent": True}, headers=owner
+    ).get_json()
+    assert unsent == []
 
 
 def test_an_alert_without_a_webhook_records_why_it_was_not_sent(
