@@ -50,7 +50,7 @@ ORDER_COLUMNS = """orders (id, project_id, number, provider, status, customer_na
 FILL_POSTGRESQL = f"""
 INSERT INTO {ORDER_COLUMNS}
 SELECT gen_random_uuid(), :pid, n, 'pos', {STATUS_SQL}, 'Customer ' || (n % 5000), 'USD',
-       ((n * 7919) % 20000) / 100.0, now() - n * interval '1 second' * :step, now(), now()
+       ((n::bigint * 7919) % 20000) / 100.0, now() - n * interval '1 second' * :step, now(), now()
 FROM generate_series(1, :count) AS n"""
 SQLITE_NOW = "strftime('%Y-%m-%d %H:%M:%S', 'now') || '.000000'"
 FILL_SQLITE = f"""

@@ -73,7 +73,7 @@ class Order(IdMixin, ProjectScoped, TimestampMixin, Base):
         UniqueConstraint("project_id", "number"),
         UniqueConstraint("project_id", "provider", "external_id"),
         UniqueConstraint("project_id", "idempotency_key"),
-        Index("ix_orders_project_id_order_date", "project_id", "order_date"),
+        Index("ix_orders_project_id_order_date", "project_id", "order_date", "status", "total"),
         Index("ix_orders_project_id_status_order_date", "project_id", "status", "order_date"),
         CheckConstraint("total >= 0", name="total_not_negative"),
     )

@@ -110,7 +110,9 @@ def upgrade() -> None:
     op.create_index("ix_orders_project_id", "orders", ["project_id"])
     op.create_index("ix_orders_customer_id", "orders", ["customer_id"])
     op.create_index("ix_orders_person_id", "orders", ["person_id"])
-    op.create_index("ix_orders_project_id_order_date", "orders", ["project_id", "order_date"])
+    op.create_index(
+        "ix_orders_project_id_order_date", "orders", ["project_id", "order_date", "status", "total"]
+    )
     op.create_index("ix_orders_project_id_status_order_date", "orders", ["project_id", "status", "order_date"])
 
     op.create_table(
