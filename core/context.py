@@ -3,24 +3,30 @@
 A :class:`Principal` is resolved once per request from ``X-API-Key`` or a bearer JWT. A
 :class:`Context` is that principal inside one project with its permissions; routes, assistant
 tools and jobs all receive one and call :meth:`Context.require` before acting.
+
+The hot path (a project-scoped request) costs one query: the token is verified without the
+database, and :func:`project_context` checks membership, the login session's revocation and
+loads the project in a single statement.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import time
 import uuid
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 import jwt
 from flask import current_app, g, request
-from flask_jwt_extended import decode_token
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from core.auth.models import ApiKey, RevokedFamily, User
 from core.db import get_session, utcnow
 from core.errors import Forbidden, NotFound, Unauthorized
-from core.projects.models import ProjectMember
+from core.projects.models import Project, ProjectMember
 
 API_KEY_HEADER = "X-API-Key"
 
@@ -69,7 +75,32 @@ def is_websocket_handshake() -> bool:
     return request.headers.get("Upgrade", "").lower() == "websocket"
 
 
-def _principal_from_request(session: Session) -> Principal:
+@functools.lru_cache(maxsize=4096)
+def _verified_claims(token: str, key: str, algorithm: str, leeway: float) -> dict:
+    """Signature and claims of a JWT issued by flask-jwt-extended, verified once per token.
+
+    Clients send the same access token many times; :func:`_decode_access_token` still checks
+    its expiry on every use.
+    """
+    return jwt.decode(
+        token, key, algorithms=[algorithm], leeway=leeway, options={"require": ["exp", "sub"]}
+    )
+
+
+def _decode_access_token(token: str) -> dict:
+    config = current_app.config
+    leeway = config["JWT_DECODE_LEEWAY"]
+    if isinstance(leeway, timedelta):
+        leeway = leeway.total_seconds()
+    claims = _verified_claims(token, config["JWT_SECRET_KEY"], config["JWT_ALGORITHM"], leeway)
+    if claims["exp"] + leeway <= time.time():
+        raise jwt.ExpiredSignatureError("Signature has expired")
+    return claims
+
+
+def _claimed_principal_from_request(session: Session) -> Principal:
+    """Who the credentials say the caller is. API keys are looked up; a JWT is only verified,
+    whether its login session was revoked is checked by :func:`current_principal`."""
     api_key = request.headers.get(API_KEY_HEADER)
     if api_key:
         row = session.scalar(select(ApiKey).where(ApiKey.key_hash == hash_api_key(api_key)))
@@ -83,31 +114,51 @@ def _principal_from_request(session: Session) -> Principal:
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     if not header and is_websocket_handshake() and request.args.get("token"):
-        # Browsers cannot set headers on a WebSocket handshake: the access token may come as ?token=.
+        # Browsers cannot set headers on a WebSocket handshake: the token may come as ?token=.
         scheme, token = "bearer", request.args["token"]
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized(
             "Authentication required: send 'Authorization: Bearer <token>' or X-API-Key"
         )
     try:
-        claims = decode_token(token.strip())
+        claims = _decode_access_token(token.strip())
     except jwt.ExpiredSignatureError:
         raise Unauthorized("The access token has expired; refresh it") from None
     except Exception:  # noqa: BLE001 - any decoding failure is the same 401 to the client
         raise Unauthorized("Invalid access token") from None
     if claims.get("type") != "access":
         raise Unauthorized("An access token is required here, not a refresh token")
-    family_id = uuid.UUID(claims["fam"])
-    if session.get(RevokedFamily, family_id) is not None:
-        raise Unauthorized("This session has been logged out")
-    return Principal(user_id=uuid.UUID(claims["sub"]), family_id=family_id)
+    return Principal(user_id=uuid.UUID(claims["sub"]), family_id=uuid.UUID(claims["fam"]))
+
+
+def _logged_out() -> Unauthorized:
+    return Unauthorized("This session has been logged out")
+
+
+def claimed_principal() -> Principal:
+    """The caller as their credentials claim (cached for the request), or ``Unauthorized``.
+
+    Good enough to count rate limits by; anything that acts uses :func:`current_principal`.
+    """
+    if "claimed_principal" not in g:
+        try:
+            g.claimed_principal = _claimed_principal_from_request(get_session())
+        except Unauthorized as error:
+            g.claimed_principal = error
+    if isinstance(g.claimed_principal, Unauthorized):
+        raise g.claimed_principal
+    return g.claimed_principal
 
 
 def current_principal() -> Principal:
     """The caller of this request (cached for the request), or ``Unauthorized``."""
     if "principal" not in g:
         try:
-            g.principal = _principal_from_request(get_session())
+            principal = claimed_principal()
+            family_id = principal.family_id
+            if family_id is not None and get_session().get(RevokedFamily, family_id) is not None:
+                raise _logged_out()
+            g.principal = principal
         except Unauthorized as error:
             g.principal = error
     if isinstance(g.principal, Unauthorized):
@@ -115,9 +166,9 @@ def current_principal() -> Principal:
     return g.principal
 
 
-def principal_or_none() -> Principal | None:
+def claimed_principal_or_none() -> Principal | None:
     try:
-        return current_principal()
+        return claimed_principal()
     except Unauthorized:
         return None
 
@@ -137,9 +188,28 @@ def role_permissions(role: str) -> frozenset[str]:
     return current_app.extensions["nebulo"].permissions_for_role(role)
 
 
+# Built once: the role of an active member in a project, the project itself, and whether the
+# caller's login session was revoked.
+MEMBERSHIP = (
+    select(ProjectMember.role, Project, RevokedFamily.family_id.label("revoked"))
+    .join(User, User.id == ProjectMember.user_id)
+    .join(Project, Project.id == ProjectMember.project_id)
+    .outerjoin(RevokedFamily, RevokedFamily.family_id == bindparam("family_id"))
+    .where(
+        ProjectMember.project_id == bindparam("project_id"),
+        ProjectMember.user_id == bindparam("user_id"),
+        User.is_active.is_(True),
+    )
+)
+
+
 def project_context(project_id: uuid.UUID, permission: str | None = None) -> Context:
-    """The caller inside ``project_id``; a project they do not belong to does not exist (404)."""
-    principal = current_principal()
+    """The caller inside ``project_id``; a project they do not belong to does not exist (404).
+
+    For a user, one query checks membership and the login session and loads the project into
+    the session, so services' ``session.get(Project, ...)`` costs nothing more.
+    """
+    principal = claimed_principal() if "principal" not in g else current_principal()
     session = get_session()
     if principal.api_key_id is not None:
         if principal.api_key_project_id != project_id:
@@ -151,17 +221,23 @@ def project_context(project_id: uuid.UUID, permission: str | None = None) -> Con
             api_key_id=principal.api_key_id,
         )
     else:
-        role = session.scalar(
-            select(ProjectMember.role)
-            .join(User, User.id == ProjectMember.user_id)
-            .where(
-                ProjectMember.project_id == project_id,
-                ProjectMember.user_id == principal.user_id,
-                User.is_active.is_(True),
-            )
-        )
-        if role is None:
+        row = session.execute(
+            MEMBERSHIP,
+            {
+                "project_id": project_id,
+                "user_id": principal.user_id,
+                "family_id": principal.family_id,
+            },
+        ).first()
+        if row is None:
+            current_principal()  # a revoked login session is a 401 before it is a 404
             raise NotFound(f"Project {project_id} not found")
+        if row.revoked is not None:
+            raise _logged_out()
+        g.principal = principal
+        # The identity map holds objects weakly: keep the project for the session's lifetime.
+        session.info.setdefault("scoped_projects", {})[project_id] = row.Project
+        role = row.role
         context = Context(
             project_id=project_id,
             permissions=role_permissions(role),

@@ -20,6 +20,7 @@ from typing import Any
 from flask import Flask, Response, request
 from flask_limiter import Limiter
 from limits import parse_many
+from limits.storage import MemoryStorage
 
 from core.config import ConfigError, Settings
 
@@ -38,6 +39,25 @@ class RateLimitMark:
     name: str
     key: Callable[[], str] | None
     deduct_when: Callable[[Response], bool] | None
+
+
+class SweepingMemoryStorage(MemoryStorage):
+    """limits' in-process storage without its expiry thread, for the embedded stack.
+
+    ``MemoryStorage`` starts a new 10 ms timer thread whenever the last one has ended — under
+    load nearly once per request. Expired counters are already ignored when read; this storage
+    sweeps them out at most once a second in the calling thread instead.
+    """
+
+    STORAGE_SCHEME = ["nebulo-memory"]
+    SWEEP_SECONDS = 1.0
+    _next_sweep = 0.0
+
+    def _MemoryStorage__schedule_expiry(self) -> None:
+        now = time.monotonic()
+        if now >= self._next_sweep:
+            self._next_sweep = now + self.SWEEP_SECONDS
+            self._MemoryStorage__expire_events()
 
 
 def rate_limit(
@@ -94,11 +114,12 @@ def client_address() -> str:
 def client_key() -> str:
     """The authenticated principal when there is one, else the client's address.
 
-    An invalid or expired token counts against the address it came from.
+    An invalid or expired token counts against the address it came from; a logged-out one still
+    counts against its user (checking revocation is the route's business, not the counter's).
     """
-    from core.context import principal_or_none
+    from core.context import claimed_principal_or_none
 
-    principal = principal_or_none()
+    principal = claimed_principal_or_none()
     if principal is not None:
         return principal.rate_limit_key
     return client_address()
@@ -139,7 +160,7 @@ def build_limiter(app: Flask, settings: Settings) -> Limiter:
         default_limits=[limit_value(settings, "default")],
         default_limits_exempt_when=lambda: request.path.startswith(UNLIMITED_PATHS),
         headers_enabled=False,
-        storage_uri=settings.redis_url or "memory://",
+        storage_uri=settings.redis_url or "nebulo-memory://",
         storage_options=storage_options,
         strategy="fixed-window",
         enabled=settings.rate_limits_enabled,
