@@ -146,9 +146,13 @@ def _nebulo(env: dict[str, str]) -> Iterator[str]:
             server.wait()
 
 
-def _ingest(url: str, prefix: str) -> float:
-    """Post every delivery (and the replays) from CLIENT_THREADS clients; deliveries/s."""
-    work = [_delivery(n, prefix) for n in range(1, DELIVERIES + 1)]
+def _ingest(url: str, prefix: str, first: int) -> float:
+    """Post every delivery (and the replays) from CLIENT_THREADS clients; deliveries/s.
+
+    Orders ``first`` .. ``first + DELIVERIES - 1``: each run creates new orders and customers,
+    so both runs process the same kind of work behind their ingestion.
+    """
+    work = [_delivery(n, prefix) for n in range(first, first + DELIVERIES)]
     work += work[:REPLAYS]
     failures: list[str] = []
 
@@ -194,13 +198,15 @@ def run() -> list[Figure]:
         checked_id, unchecked_id = _prepare(env)
         engine = sa.create_engine(env["DATABASE_URL"])
         with _nebulo({**env, "NEBULO_WEBHOOK_VERIFY_SIGNATURES": "1"}) as base:
-            checked = _ingest(f"{base}/api/v1/webhooks/shopify/{checked_id}", "checked")
+            checked = _ingest(f"{base}/api/v1/webhooks/shopify/{checked_id}", "checked", 1)
             deadline = time.monotonic() + PROCESSING_TIMEOUT_SECONDS
             while _counts(engine, checked_id)[2] < DELIVERIES and time.monotonic() < deadline:
                 time.sleep(0.5)
             stored, distinct, processed = _counts(engine, checked_id)
         with _nebulo({**env, "NEBULO_WEBHOOK_VERIFY_SIGNATURES": "0"}) as base:
-            unchecked = _ingest(f"{base}/api/v1/webhooks/shopify/{unchecked_id}", "unchecked")
+            unchecked = _ingest(
+                f"{base}/api/v1/webhooks/shopify/{unchecked_id}", "unchecked", DELIVERIES + 1
+            )
         baseline_stored = _counts(engine, unchecked_id)[0]
         engine.dispose()
     exactly_once = stored == distinct == DELIVERIES and baseline_stored == DELIVERIES
