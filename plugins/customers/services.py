@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 from flask import current_app
+from marshmallow import ValidationError
 from sklearn.pipeline import Pipeline
 from sqlalchemy import Select, case, func, insert, or_, select, update
 from sqlalchemy.orm import Session
@@ -25,6 +26,7 @@ from core.db import get_scoped, scoped, utcnow
 from core.errors import Conflict, Invalid, NotFound
 from plugins.customers import churn
 from plugins.customers.models import Alert, Customer, ModelVersion, RiskHistory
+from plugins.customers.schemas import normalize_phone
 
 Progress = Callable[[int, str], None]
 IDENTITY_COLUMNS = ("email", "shopify_customer_id", "whatsapp_phone", "telegram_chat_id")
@@ -171,8 +173,6 @@ def find_or_create_customer(
         raise Invalid(errors={"email": ["Give an email, a phone or a channel identity"]})
     email = email.strip().lower() if email else None
     if phone:
-        from plugins.customers.schemas import normalize_phone
-
         try:
             phone = normalize_phone(phone)
         except ValueError as error:
@@ -226,8 +226,6 @@ def import_customers(
     ``load`` validates one raw row (raising ``marshmallow.ValidationError``); each row is
     created in a savepoint so a duplicate does not undo the rows before it.
     """
-    from marshmallow import ValidationError
-
     report = ImportReport()
     for line, raw in rows:
         try:
