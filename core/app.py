@@ -15,14 +15,20 @@ from flask_smorest import Api
 from flask_sock import Sock
 
 from core import errors, events, ws
+from core.auth.routes import blp as auth_blp
 from core.config import Settings, load_settings
 from core.db import Database, close_request_session
 from core.http import UUIDConverter, check_content_type
 from core.jobs import build_dispatcher
+from core.jobs_routes import blp as jobs_blp
 from core.limits import apply_route_limits, build_limiter
 from core.openapi import ErrorResponses
 from core.pagination import add_pagination_header
 from core.plugins import JobSpec, Permission, PluginManager, Registry, job_name
+from core.plugins_routes import blp as plugins_blp
+from core.projects.routes import blp as projects_blp
+from core.schemas import serialize_datetimes_with_z
+from core.webhooks.routes import blp as webhooks_blp
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +40,10 @@ CORE_PERMISSIONS = (
     ("manage_api_keys", "Create and revoke API keys", "admin"),
     ("manage_webhooks", "Manage outbound webhooks", "admin"),
 )
+
+CORE_BLUEPRINTS = (auth_blp, projects_blp, plugins_blp, jobs_blp, webhooks_blp)
+# Names flask-smorest and core use; a plugin blueprint with one of them fails at load.
+RESERVED_BLUEPRINT_NAMES = ("api-docs", "static")
 
 # Core job functions, registered like plugins' jobs: ("module:function", retries, backoff).
 CORE_JOBS: tuple[tuple[str, int, tuple[float, ...]], ...] = (
@@ -103,9 +113,9 @@ def create_app(
         SOCK_SERVER_OPTIONS={"ping_interval": 25},
     )
 
+    serialize_datetimes_with_z()
     plugins = PluginManager()
-    _register_core_permissions(plugins.registry)
-    _register_core_jobs(plugins.registry)
+    _register_core(plugins.registry)
     plugins.load(
         plugins.discover(extra_plugins), enabled=settings.plugins, disabled=settings.disable_plugins
     )
@@ -159,28 +169,23 @@ def create_app(
     return app
 
 
-def _register_core_permissions(registry: Registry) -> None:
+def _register_core(registry: Registry) -> None:
+    """Core's own permissions, jobs and blueprint names, owned by "core" so that a plugin
+    registering the same name fails with both owners named."""
     for name, description, min_role in CORE_PERMISSIONS:
         registry.permissions[name] = Permission(name, description, min_role, "core")
         registry.owners[("permission", name)] = "core"
-
-
-def _register_core_jobs(registry: Registry) -> None:
     for path, retries, backoff in CORE_JOBS:
         function = pkgutil.resolve_name(path)
         name = job_name(function)
         registry.jobs[name] = JobSpec(name, function, retries, backoff, "core")
         registry.owners[("job", name)] = "core"
+    for name in (*(blueprint.name for blueprint in CORE_BLUEPRINTS), *RESERVED_BLUEPRINT_NAMES):
+        registry.owners[("blueprint", name)] = "core"
 
 
 def _register_blueprints(app: Flask, api: NebuloApi, registry: Registry) -> None:
-    from core.auth.routes import blp as auth_blp
-    from core.jobs_routes import blp as jobs_blp
-    from core.plugins_routes import blp as plugins_blp
-    from core.projects.routes import blp as projects_blp
-    from core.webhooks.routes import blp as webhooks_blp
-
-    for blueprint in (auth_blp, projects_blp, plugins_blp, jobs_blp, webhooks_blp):
+    for blueprint in CORE_BLUEPRINTS:
         api.register_blueprint(blueprint, url_prefix="/api/v1" + blueprint.url_prefix)
     events.init_app(app)
     ws.init_app(app)

@@ -26,7 +26,14 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, declared_attr, mapped_column, sessionmaker
+from sqlalchemy.orm import (
+    DeclarativeBase,
+    Mapped,
+    Session,
+    declared_attr,
+    mapped_column,
+    sessionmaker,
+)
 from sqlalchemy.types import TypeDecorator, Uuid
 
 from core.errors import NotFound
@@ -210,6 +217,12 @@ def get_session() -> Session:
     if "db_session" not in g:
         g.db_session = database().sessions()
     return g.db_session
+
+
+def rollback_request_session() -> None:
+    session = g.get("db_session")
+    if session is not None:
+        session.rollback()
 
 
 def close_request_session(_error: BaseException | None = None) -> None:

@@ -21,9 +21,13 @@ def load_demo_data(app: Flask, email: str, password: str) -> bool:
         if user is not None and session.scalar(select(Project).where(Project.name == DEMO_PROJECT)):
             return False
         if user is None:
-            user = register_user(session, email=email, password=password, name="Demo Admin", username="admin")
+            user = register_user(
+                session, email=email, password=password, name="Demo Admin", username="admin"
+            )
         project = create_project(
-            session, user.id, {"name": DEMO_PROJECT, "description": "A store with a year of history"}
+            session,
+            user.id,
+            {"name": DEMO_PROJECT, "description": "A store with a year of history"},
         )
         session.flush()
         for impl in state.plugins.in_order("load_demo"):

@@ -13,6 +13,7 @@ from typing import Any
 
 from flask import Flask, Response, jsonify
 from marshmallow import Schema, fields
+from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
@@ -171,6 +172,16 @@ def handle_nebulo_error(error: NebuloError) -> Response:
     )
 
 
+def handle_integrity_error(error: IntegrityError) -> Response:
+    """A unique or foreign-key constraint caught a race the services' checks could not see
+    (two identical requests at once): the transaction is rolled back and the client told."""
+    from core.db import rollback_request_session
+
+    rollback_request_session()
+    log.info("integrity error answered with 409: %s", error.orig)
+    return error_response(409, "The request conflicts with existing data; nothing was changed")
+
+
 def handle_unexpected(error: Exception) -> Response:
     if isinstance(error, HTTPException):
         return handle_http_exception(error)
@@ -181,4 +192,5 @@ def handle_unexpected(error: Exception) -> Response:
 def init_app(app: Flask) -> None:
     app.register_error_handler(NebuloError, handle_nebulo_error)
     app.register_error_handler(HTTPException, handle_http_exception)
+    app.register_error_handler(IntegrityError, handle_integrity_error)
     app.register_error_handler(Exception, handle_unexpected)

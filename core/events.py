@@ -20,8 +20,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
-from datetime import date, datetime
-from decimal import Decimal
+from datetime import datetime
 from typing import Any, Protocol
 
 import redis
@@ -32,6 +31,7 @@ from sqlalchemy.orm import Session, SessionTransaction
 from core import jobs
 from core.config import Settings
 from core.db import utcnow
+from core.schemas import isoformat_z, plain_json
 from core.webhooks.services import deliver_webhook, record_deliveries
 
 log = logging.getLogger(__name__)
@@ -57,7 +57,7 @@ class Event:
             "name": self.name,
             "project_id": str(self.project_id),
             "payload": self.payload,
-            "occurred_at": self.occurred_at.isoformat(),
+            "occurred_at": isoformat_z(self.occurred_at),
         }
 
 
@@ -68,14 +68,6 @@ class _Pending:
     app: Flask
     event: Event
     delivery_ids: list[uuid.UUID]
-
-
-def _json_value(value: Any) -> Any:
-    if isinstance(value, uuid.UUID | Decimal):
-        return str(value)
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    raise TypeError(f"{type(value).__name__} is not JSON serializable in an event payload")
 
 
 def publish(session: Session, name: str, project_id: uuid.UUID, payload: dict[str, Any]) -> None:
@@ -89,7 +81,7 @@ def publish(session: Session, name: str, project_id: uuid.UUID, payload: dict[st
         id=uuid.uuid4(),
         name=name,
         project_id=project_id,
-        payload=json.loads(json.dumps(payload, default=_json_value)),
+        payload=plain_json(payload, "an event payload"),
         occurred_at=utcnow(),
     )
     pending = _Pending(current_app._get_current_object(), event, record_deliveries(session, event))

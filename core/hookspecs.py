@@ -44,7 +44,7 @@ def register_blueprints(register) -> None:
 
 @hookspec
 def register_tools(register) -> None:
-    """Add assistant tools: ``register(tool)`` for functions decorated with ``assistant.tools.tool``."""
+    """Add assistant tools: ``register(tool)`` for ``@assistant.tools.tool`` functions."""
 
 
 @hookspec

@@ -22,8 +22,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
-from decimal import Decimal
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 import redis
@@ -36,6 +35,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from core.db import Base, utcnow
 from core.errors import ServiceUnavailable
 from core.plugins import JobSpec, job_name
+from core.schemas import plain_json
 
 log = logging.getLogger(__name__)
 
@@ -202,7 +202,7 @@ def run_job(job_id: str) -> None:
     run = JobRun(job_uuid, project_id, app, attempt)
     try:
         with _lease_kept(state, job_uuid, attempt):
-            result = _json_value(spec.function(run, *args, **kwargs))
+            result = plain_json(spec.function(run, *args, **kwargs), "the job's result")
     except Exception as error:  # noqa: BLE001 - the job's failure is recorded, not raised
         message = (str(error) or type(error).__name__)[:MAX_ERROR_LENGTH]
         log.warning(
@@ -314,19 +314,6 @@ def _lease_kept(state: Any, job_id: uuid.UUID, attempt: int) -> Iterator[None]:
     finally:
         stop.set()
         thread.join()
-
-
-def _json_value(value: Any) -> Any:
-    """The job's result as plain JSON (UUIDs and amounts as strings, times in ISO 8601)."""
-    return json.loads(json.dumps(value, default=_json_default))
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, (datetime, date)):
-        return value.isoformat()
-    if isinstance(value, (uuid.UUID, Decimal)):
-        return str(value)
-    raise TypeError(f"the job returned a {type(value).__name__}, which is not a JSON value")
 
 
 def _as_uuid(value: uuid.UUID | str | None) -> uuid.UUID | None:

@@ -41,7 +41,9 @@ def current(app: Flask) -> None:
     _run(app, command.current, True)
 
 
-def revision(app: Flask, message: str, head: str, version_path: str | None, branch: str | None) -> None:
+def revision(
+    app: Flask, message: str, head: str, version_path: str | None, branch: str | None
+) -> None:
     config = alembic_config(app)
     with app.extensions["nebulo"].db.engine.begin() as connection:
         config.attributes["connection"] = connection

@@ -19,7 +19,9 @@ from core.app import create_app
 from core.config import load_settings
 from core.db import Base
 
-POSTGRES_URL = os.environ.get("NEBULO_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+POSTGRES_URL = os.environ.get(
+    "NEBULO_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
 REDIS_URL = os.environ.get("NEBULO_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 REQUIRE_SERVICES = os.environ.get("NEBULO_REQUIRE_SERVICES") == "1"
 BACKENDS = ("sqlite", "postgresql")
@@ -53,7 +55,9 @@ class Stack:
 
     def settings(self, **overrides: Any):
         values = dict(TEST_SETTINGS)
-        values.update(database_url=self.database_url, redis_url=self.redis_url, redis_namespace=self.namespace)
+        values.update(
+            database_url=self.database_url, redis_url=self.redis_url, redis_namespace=self.namespace
+        )
         values.update(overrides)
         return load_settings({}, **values)
 
@@ -139,7 +143,9 @@ class ApiClient:
     def __init__(self, client):
         self.client = client
 
-    def register(self, email: str | None = None, password: str = "correct horse battery", **extra) -> dict:
+    def register(
+        self, email: str | None = None, password: str = "correct horse battery", **extra
+    ) -> dict:
         email = email or f"user-{uuid.uuid4().hex[:8]}@example.com"
         response = self.client.post(
             "/api/v1/auth/register", json={"email": email, "password": password, **extra}
@@ -148,7 +154,9 @@ class ApiClient:
         return {**response.get_json(), "password": password}
 
     def login(self, email: str, password: str = "correct horse battery") -> dict:
-        response = self.client.post("/api/v1/auth/login", json={"email": email, "password": password})
+        response = self.client.post(
+            "/api/v1/auth/login", json={"email": email, "password": password}
+        )
         assert response.status_code == 200, response.get_json()
         return response.get_json()
 

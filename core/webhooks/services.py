@@ -26,6 +26,7 @@ from core.db import get_scoped, scoped, utcnow
 from core.errors import NotFound
 from core.jobs import JobRun
 from core.plugins import job_name
+from core.schemas import isoformat_z
 from core.webhooks.models import DELIVERED, FAILED, PENDING, Webhook, WebhookDelivery
 
 if TYPE_CHECKING:
@@ -107,7 +108,7 @@ def record_deliveries(session: Session, event: Event) -> list[uuid.UUID]:
         "id": str(event.id),
         "event": event.name,
         "project_id": str(event.project_id),
-        "occurred_at": event.occurred_at.isoformat(),
+        "occurred_at": isoformat_z(event.occurred_at),
         "payload": event.payload,
     }
     deliveries = [
