@@ -29,6 +29,7 @@ from core.errors import Forbidden, NotFound, Unauthorized
 from core.projects.models import Project, ProjectMember
 
 API_KEY_HEADER = "X-API-Key"
+API_KEY_USE_RESOLUTION = timedelta(minutes=1)
 
 
 @dataclass(frozen=True)
@@ -106,8 +107,11 @@ def _claimed_principal_from_request(session: Session) -> Principal:
         row = session.scalar(select(ApiKey).where(ApiKey.key_hash == hash_api_key(api_key)))
         if row is None or row.revoked_at is not None:
             raise Unauthorized("Invalid or revoked API key")
-        row.last_used_at = utcnow()
-        session.commit()
+        now = utcnow()
+        if row.last_used_at is None or now - row.last_used_at > API_KEY_USE_RESOLUTION:
+            # Coarse on purpose: a busy camera or POS must not turn every request into a write.
+            row.last_used_at = now
+            session.commit()
         return Principal(
             api_key_id=row.id, api_key_project_id=row.project_id, scopes=frozenset(row.scopes)
         )

@@ -34,12 +34,13 @@ class JobSchema(Schema):
 def visible_job(session: Session, job_id: UUID) -> Job:
     """The job if the caller may see it: members with ``view_project`` of its project, or, for a
     job without a project, the user who created it. Anyone else gets a 404, as for a missing id."""
+    principal = current_principal()
     job = session.get(Job, job_id)
     missing = NotFound(f"Job {job_id} not found")
     if job is None:
         raise missing
     if job.project_id is None:
-        if job.created_by is None or current_principal().user_id != job.created_by:
+        if job.created_by is None or principal.user_id != job.created_by:
             raise missing
         return job
     try:

@@ -31,6 +31,9 @@ CORE_LIMITS = {
     "ai": ("rate_limit_ai", "NEBULO_RATE_LIMIT_AI"),
     "login_identifier": ("rate_limit_login_identifier", "NEBULO_RATE_LIMIT_LOGIN_IDENTIFIER"),
 }
+# One budget across every route that carries them (seed 001: "Authentication: 5
+# requests/minute", "AI Endpoints: 60 requests/minute"); other limits count per route.
+SHARED_LIMITS = ("auth", "ai")
 UNLIMITED_PATHS = ("/docs", "/redoc", "/openapi.json", "/healthz")
 
 
@@ -176,7 +179,7 @@ def apply_route_limits(app: Flask, limiter: Limiter, settings: Settings) -> None
     """Wrap every view that carries :func:`rate_limit` marks with this app's limiter.
 
     Marks on a MethodView's methods limit only that HTTP method; the other methods keep the
-    default limit.
+    default limit. ``auth`` and ``ai`` are shared: one counter across all their routes.
     """
     for endpoint, view in list(app.view_functions.items()):
         marked: list[tuple[RateLimitMark, list[str] | None]] = [
@@ -190,11 +193,16 @@ def apply_route_limits(app: Flask, limiter: Limiter, settings: Settings) -> None
                     marked.append((mark, [method]))
         wrapped = view
         for mark, methods in marked:
-            wrapped = limiter.limit(
-                limit_value(settings, mark.name),
-                key_func=mark.key or NAMED_LIMIT_KEYS.get(mark.name),
-                deduct_when=mark.deduct_when,
-                methods=methods,
-            )(wrapped)
+            options = {
+                "key_func": mark.key or NAMED_LIMIT_KEYS.get(mark.name),
+                "deduct_when": mark.deduct_when,
+                "methods": methods,
+            }
+            value = limit_value(settings, mark.name)
+            if mark.name in SHARED_LIMITS:
+                decorator = limiter.shared_limit(value, scope=mark.name, **options)
+            else:
+                decorator = limiter.limit(value, **options)
+            wrapped = decorator(wrapped)
         if wrapped is not view:
             app.view_functions[endpoint] = wrapped

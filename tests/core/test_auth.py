@@ -294,12 +294,20 @@ def test_429_carries_retry_after_and_rate_limit_headers(make_app):
     assert response.headers["X-RateLimit-Remaining"] == "0"
 
 
-def test_the_auth_routes_are_limited_per_ip(make_app):
+def test_the_auth_routes_share_one_budget_per_ip(make_app):
     client = make_app(rate_limit_auth="3/minute").test_client()
-    client.post("/api/v1/auth/register", json={"email": "ada@example.com", "password": PASSWORD})
-    for _ in range(3):
-        assert login(client, "ada@example.com", PASSWORD).status_code == 200
+    registered = client.post(
+        "/api/v1/auth/register", json={"email": "ada@example.com", "password": PASSWORD}
+    )
+    assert registered.status_code == 201
+    first = login(client, "ada@example.com", PASSWORD)
+    assert first.status_code == 200
+    assert login(client, "ada@example.com", PASSWORD).status_code == 200
     assert_error(login(client, "ada@example.com", PASSWORD), 429, "RATE_LIMITED")
+    refresh = client.post(
+        "/api/v1/auth/refresh", json={"refresh_token": first.get_json()["refresh_token"]}
+    )
+    assert_error(refresh, 429, "RATE_LIMITED")
     other_ip = client.post(
         "/api/v1/auth/login",
         json={"email": "ada@example.com", "password": PASSWORD},

@@ -159,6 +159,7 @@ def test_job_is_hidden_from_other_projects_and_bad_ids_are_rejected(jobs_app, jo
     assert get_job(jobs_api, uuid.uuid4(), member["headers"]).status_code == 404
     assert get_job(jobs_api, "not-a-uuid", member["headers"]).status_code == 400
     assert get_job(jobs_api, job_id, {}).status_code == 401
+    assert get_job(jobs_api, uuid.uuid4(), {}).status_code == 401, "anonymous learns nothing"
 
 
 def test_job_without_project_is_visible_only_to_its_creator(jobs_app, jobs_api, member):

@@ -149,6 +149,8 @@ def test_auth_limit_counts_login_and_register_per_address(api, make_app):
         assert response.status_code == 201
     late = {"email": "late@example.com", "password": "correct horse battery"}
     _assert_rate_limited(client.post("/api/v1/auth/register", json=late, **_from("10.0.1.3")))
+    # One budget for all the auth routes: the address that used it on logins cannot register.
+    _assert_rate_limited(client.post("/api/v1/auth/register", json=late, **_from("10.0.1.1")))
     assert client.post("/api/v1/auth/register", json=late, **_from("10.0.1.4")).status_code == 201
 
 
