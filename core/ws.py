@@ -30,6 +30,7 @@ PATH = "/api/v1/ws/<uuid:project_id>"
 POLL_SECONDS = 1.0
 CLOSE_REASON_BYTES = 120
 CLOSE_UNAVAILABLE = 1011
+CLOSE_HANDSHAKE_SECONDS = 2.0
 
 
 def project_events(ws: Server, project_id: uuid.UUID) -> None:
@@ -64,6 +65,9 @@ def _refuse(ws: Server, error: NebuloError) -> None:
     ws.send(json.dumps({"detail": error.detail, "code": error.code, "timestamp": utc_timestamp()}))
     reason = error.detail.encode()[:CLOSE_REASON_BYTES].decode(errors="ignore")
     ws.close(reason=4000 + error.status, message=reason)
+    # Wait for the client's close reply before the server drops the socket: closing with its
+    # reply unread makes the kernel send a reset, which can destroy the error frame in flight.
+    ws.thread.join(CLOSE_HANDSHAKE_SECONDS)
 
 
 def init_app(app: Flask) -> None:
