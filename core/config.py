@@ -65,6 +65,7 @@ class Settings:
     job_workers: int = 2
     job_lease_seconds: int = 300
     webhook_timeout_seconds: float = 10.0
+    webhook_allow_private_urls: bool | None = None
     argon2_time_cost: int = 3
     argon2_memory_kib: int = 65536
     log_level: str = "INFO"
@@ -128,6 +129,7 @@ ENVIRONMENT_VARIABLES: dict[str, tuple[str, Callable[[str], Any]]] = {
     "NEBULO_JOB_WORKERS": ("job_workers", int),
     "NEBULO_JOB_LEASE_SECONDS": ("job_lease_seconds", int),
     "NEBULO_WEBHOOK_TIMEOUT_SECONDS": ("webhook_timeout_seconds", float),
+    "NEBULO_WEBHOOK_ALLOW_PRIVATE_URLS": ("webhook_allow_private_urls", parse_bool),
     "NEBULO_ARGON2_TIME_COST": ("argon2_time_cost", int),
     "NEBULO_ARGON2_MEMORY_KIB": ("argon2_memory_kib", int),
     "NEBULO_LOG_LEVEL": ("log_level", str),
@@ -178,6 +180,10 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
             f"NEBULO_LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, not {settings.log_level!r}"
         )
     settings = replace(settings, log_level=settings.log_level.upper())
+    if settings.webhook_allow_private_urls is None:
+        # A production server must not be steered into its own network by a webhook URL;
+        # on a developer's machine a receiver on localhost is the normal case.
+        settings = replace(settings, webhook_allow_private_urls=not settings.is_production)
     if not settings.secret_key:
         if settings.is_production:
             raise ConfigError(

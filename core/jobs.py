@@ -30,7 +30,8 @@ import rq
 from flask import Flask, current_app
 from rq.timeouts import TimerDeathPenalty
 from sqlalchemy import JSON, ForeignKey, String, Text, select, update
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy import event as orm_event
+from sqlalchemy.orm import Mapped, Session, SessionTransaction, mapped_column
 
 from core.db import Base, utcnow
 from core.errors import ServiceUnavailable
@@ -43,6 +44,7 @@ STATUSES = ("queued", "running", "finished", "failed")
 MAX_MESSAGE_LENGTH = 500
 MAX_ERROR_LENGTH = 2000
 MAX_MAINTENANCE_INTERVAL = 60.0
+PENDING_DISPATCH_KEY = "nebulo_jobs_to_dispatch"
 
 
 class UnknownJob(LookupError):
@@ -112,13 +114,17 @@ def enqueue(
     *args: Any,
     project_id: uuid.UUID | str | None = None,
     user_id: uuid.UUID | str | None = None,
+    session: Session | None = None,
     **kwargs: Any,
 ) -> uuid.UUID:
     """Record a job for ``fn(run, *args, **kwargs)`` and hand it to the workers; returns its id.
 
-    The job is committed in its own transaction before it is dispatched, so a caller whose
-    own session holds rows the job needs must commit first. Arguments must be JSON values
-    (pass UUIDs, dates and amounts as strings).
+    Without ``session`` the job is committed in its own transaction before it is dispatched,
+    so a caller whose own session holds rows the job needs must commit first. With
+    ``session`` the job row joins the caller's transaction (one commit for both) and is
+    dispatched once that session commits; if it rolls back, nothing is queued. A dispatch
+    that fails after the commit cannot be undone: the job is recorded as failed and logged.
+    Arguments must be JSON values (pass UUIDs, dates and amounts as strings).
     """
     state = current_app.extensions["nebulo"]
     spec = job_spec(state.registry.jobs, fn)
@@ -129,6 +135,7 @@ def enqueue(
             f"arguments of job {spec.name} must be JSON values (pass UUIDs as str): {error}"
         ) from None
     job = Job(
+        id=uuid.uuid4(),
         project_id=_as_uuid(project_id),
         created_by=_as_uuid(user_id),
         name=spec.name,
@@ -136,15 +143,39 @@ def enqueue(
         kwargs=kwargs,
         max_attempts=spec.retries + 1,
     )
-    with state.db.session_scope() as session:
+    if session is not None:
         session.add(job)
-    try:
-        state.jobs.dispatch(job.id)
-    except Exception as error:
-        log.exception("job %s could not be dispatched", job.id)
-        _finish(state, job.id, 0, status="failed", error=f"The job could not be queued: {error}")
-        raise ServiceUnavailable("The job queue is unavailable; try again later") from None
+        session.info.setdefault(PENDING_DISPATCH_KEY, []).append((state, job.id))
+        return job.id
+    with state.db.session_scope() as own_session:
+        own_session.add(job)
+    if not _dispatch(state, job.id):
+        raise ServiceUnavailable("The job queue is unavailable; try again later")
     return job.id
+
+
+def _dispatch(state: Any, job_id: uuid.UUID) -> bool:
+    """Hand a committed job to the workers; if that fails, record it failed. Whether it went."""
+    try:
+        state.jobs.dispatch(job_id)
+    except Exception as error:  # noqa: BLE001 - recorded on the job and logged
+        log.exception("job %s could not be dispatched", job_id)
+        _finish(state, job_id, 0, status="failed", error=f"The job could not be queued: {error}")
+        return False
+    return True
+
+
+@orm_event.listens_for(Session, "after_commit")
+def _dispatch_committed(session: Session) -> None:
+    for state, job_id in session.info.pop(PENDING_DISPATCH_KEY, ()):
+        _dispatch(state, job_id)
+
+
+@orm_event.listens_for(Session, "after_transaction_end")
+def _drop_uncommitted(session: Session, transaction: SessionTransaction) -> None:
+    """Jobs still waiting when the outermost transaction ends were rolled back with it."""
+    if transaction.parent is None:
+        session.info.pop(PENDING_DISPATCH_KEY, None)
 
 
 def job_spec(jobs: dict[str, JobSpec], fn: Callable[..., Any]) -> JobSpec:

@@ -11,19 +11,23 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import json
 import secrets
+import socket
 import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 import httpx
+from flask import current_app
 from sqlalchemy import Select
 from sqlalchemy.orm import Session
 
 from core.context import Context
 from core.db import get_scoped, scoped, utcnow
-from core.errors import NotFound
+from core.errors import Invalid, NotFound
 from core.jobs import JobRun
 from core.plugins import job_name
 from core.schemas import isoformat_z
@@ -51,10 +55,39 @@ def _normalized_events(names: list[str]) -> list[str]:
     return list(dict.fromkeys(names))
 
 
+class PrivateAddress(ValueError):
+    """The URL's host is, or resolves to, an address that is not on the public internet."""
+
+
+def check_public_url(url: str) -> None:
+    """Refuse loopback, private, link-local and reserved targets (server-side request forgery).
+
+    Checked when a webhook is saved and again before each delivery, since DNS may change.
+    ``NEBULO_WEBHOOK_ALLOW_PRIVATE_URLS`` (on outside production) turns the check off."""
+    host = urlsplit(url).hostname or ""
+    try:
+        infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
+    except (socket.gaierror, UnicodeError) as error:
+        raise PrivateAddress(f"{host!r} does not resolve: {error}") from None
+    for info in infos:
+        address = ipaddress.ip_address(info[4][0])
+        if not address.is_global:
+            raise PrivateAddress(f"{host!r} resolves to {address}, which is not a public address")
+
+
+def _validated_url(url: str) -> str:
+    if not current_app.extensions["nebulo"].settings.webhook_allow_private_urls:
+        try:
+            check_public_url(url)
+        except PrivateAddress as error:
+            raise Invalid(errors={"url": [str(error)]}) from None
+    return url
+
+
 def create_webhook(session: Session, ctx: Context, data: dict[str, Any]) -> Webhook:
     webhook = Webhook(
         project_id=ctx.project_id,
-        url=data["url"],
+        url=_validated_url(data["url"]),
         events=_normalized_events(data["events"]),
         secret=data.get("secret") or generate_secret(),
         is_active=data.get("is_active", True),
@@ -78,6 +111,8 @@ def update_webhook(
     webhook = get_webhook(session, ctx, webhook_id)
     if "events" in changes:
         changes = {**changes, "events": _normalized_events(changes["events"])}
+    if "url" in changes:
+        changes = {**changes, "url": _validated_url(changes["url"])}
     for name, value in changes.items():
         setattr(webhook, name, value)
     return webhook
@@ -145,9 +180,15 @@ class _Outcome:
     ok: bool
     response_status: int | None = None
     error: str | None = None
+    retry: bool = True
 
 
-def _post(target: _Target, delivery_id: uuid.UUID, timeout: float) -> _Outcome:
+def _post(target: _Target, delivery_id: uuid.UUID, timeout: float, allow_private: bool) -> _Outcome:
+    if not allow_private:
+        try:
+            check_public_url(target.url)
+        except PrivateAddress as error:
+            return _Outcome(False, error=f"Refused: {error}", retry=False)
     headers = {
         "Content-Type": "application/json",
         "User-Agent": USER_AGENT,
@@ -196,8 +237,10 @@ def deliver_webhook(run: JobRun, delivery_id: str) -> dict[str, Any]:
             delivery.event_name,
             json.dumps(delivery.body, separators=(",", ":")).encode(),
         )
-    timeout = run.app.extensions["nebulo"].settings.webhook_timeout_seconds
-    outcome = _post(target, delivery_uuid, timeout)
+    settings = run.app.extensions["nebulo"].settings
+    outcome = _post(
+        target, delivery_uuid, settings.webhook_timeout_seconds, settings.webhook_allow_private_urls
+    )
     with run.session() as session:
         delivery = _pending_delivery(session, run, delivery_uuid)
         if delivery is None:
@@ -208,10 +251,10 @@ def deliver_webhook(run: JobRun, delivery_id: str) -> dict[str, Any]:
         delivery.error = outcome.error
         if outcome.ok:
             delivery.status = DELIVERED
-        elif run.attempt >= _max_attempts(run):
+        elif not outcome.retry or run.attempt >= _max_attempts(run):
             delivery.status = FAILED
         status, attempts = delivery.status, delivery.attempts
-    if not outcome.ok:
+    if not outcome.ok and outcome.retry:
         raise DeliveryFailed(f"delivery {delivery_id} attempt {attempts}: {outcome.error}")
     return {
         "delivery_id": delivery_id,

@@ -16,7 +16,7 @@ import pytest
 from core.events import publish
 from core.jobs import wait_for_jobs
 from core.plugins import job_name
-from core.webhooks.services import deliver_webhook
+from core.webhooks.services import check_public_url, deliver_webhook
 from tests.core.helpers import assert_error
 
 SECRET = "a-receiver-secret-0123456789"
@@ -326,3 +326,45 @@ def test_the_delivery_log_is_paginated(app, client, owner, project, receive):
     assert response.status_code == 200 and len(response.get_json()) == 2
     assert json.loads(response.headers["X-Pagination"])["total"] == 3
     assert_error(client.get(url + "?page_size=0", headers=owner), 422)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:8080/hook",
+        "http://localhost/hook",
+        "http://[::1]/hook",
+        "http://10.1.2.3/hook",
+        "http://169.254.169.254/latest/meta-data",
+    ],
+)
+def test_webhooks_to_private_addresses_are_refused_unless_allowed(make_app, owner, project, url):
+    strict = make_app(webhook_allow_private_urls=False).test_client()
+    body = {"url": url, "events": ["*"]}
+    errors = assert_error(strict.post(webhooks_url(project), json=body, headers=owner), 422)
+    assert "not a public address" in errors["errors"]["url"][0]
+
+
+def test_a_saved_private_url_is_not_delivered_to_by_a_strict_app(app, make_app, owner, project):
+    """Checked again at delivery: DNS can change between saving and sending."""
+    created = app.test_client().post(
+        webhooks_url(project),
+        json={"url": "http://127.0.0.1:9/hook", "events": ["*"]},
+        headers=owner,
+    )
+    assert created.status_code == 201
+    strict = make_app(webhook_allow_private_urls=False)
+    publish_committed(strict, "order.created", project, {"n": 1})
+    wait_for_jobs(strict, timeout=60)
+    deliveries = app.test_client().get(
+        f"{webhooks_url(project)}/{created.get_json()['id']}/deliveries", headers=owner
+    )
+    [delivery] = deliveries.get_json()
+    assert delivery["status"] == "failed" and delivery["attempts"] == 1, "a refusal is final"
+    assert delivery["response_status"] is None
+    assert delivery["error"].startswith("Refused:") and "not a public address" in delivery["error"]
+
+
+def test_public_addresses_pass_the_check():
+    check_public_url("http://93.184.216.34/hook")
+    check_public_url("https://[2606:2800:220:1:248:1893:25c8:1946]/hook")
