@@ -64,6 +64,7 @@ class Settings:
     max_body_bytes: int = 1024 * 1024
     job_workers: int = 2
     job_lease_seconds: int = 300
+    job_timeout_seconds: int = 3600
     webhook_timeout_seconds: float = 10.0
     webhook_allow_private_urls: bool | None = None
     argon2_time_cost: int = 3
@@ -128,6 +129,7 @@ ENVIRONMENT_VARIABLES: dict[str, tuple[str, Callable[[str], Any]]] = {
     "NEBULO_MAX_BODY_BYTES": ("max_body_bytes", int),
     "NEBULO_JOB_WORKERS": ("job_workers", int),
     "NEBULO_JOB_LEASE_SECONDS": ("job_lease_seconds", int),
+    "NEBULO_JOB_TIMEOUT_SECONDS": ("job_timeout_seconds", int),
     "NEBULO_WEBHOOK_TIMEOUT_SECONDS": ("webhook_timeout_seconds", float),
     "NEBULO_WEBHOOK_ALLOW_PRIVATE_URLS": ("webhook_allow_private_urls", parse_bool),
     "NEBULO_ARGON2_TIME_COST": ("argon2_time_cost", int),
@@ -141,6 +143,7 @@ POSITIVE_SETTINGS = {
     "NEBULO_REFRESH_TOKEN_DAYS": "refresh_token_days",
     "NEBULO_MAX_BODY_BYTES": "max_body_bytes",
     "NEBULO_JOB_LEASE_SECONDS": "job_lease_seconds",
+    "NEBULO_JOB_TIMEOUT_SECONDS": "job_timeout_seconds",
     "NEBULO_WEBHOOK_TIMEOUT_SECONDS": "webhook_timeout_seconds",
     "NEBULO_ARGON2_TIME_COST": "argon2_time_cost",
     "NEBULO_ARGON2_MEMORY_KIB": "argon2_memory_kib",

@@ -160,7 +160,12 @@ def _dispatch(state: Any, job_id: uuid.UUID) -> bool:
         state.jobs.dispatch(job_id)
     except Exception as error:  # noqa: BLE001 - recorded on the job and logged
         log.exception("job %s could not be dispatched", job_id)
-        _finish(state, job_id, 0, status="failed", error=f"The job could not be queued: {error}")
+        with state.db.session_scope() as session:
+            session.execute(
+                update(Job)
+                .where(Job.id == job_id, Job.status == "queued")
+                .values(status="failed", ended_at=utcnow(), error=f"Could not be queued: {error}")
+            )
         return False
     return True
 
@@ -267,7 +272,10 @@ def recover_expired_jobs(app: Flask) -> int:
         ).all()
     changed = 0
     for job_id, name, attempts, max_attempts in expired:
-        lost = "The worker running this job stopped before it finished (its lease expired)"
+        lost = (
+            "The job's worker stopped, or the job ran past NEBULO_JOB_TIMEOUT_SECONDS, "
+            "before it finished (its lease expired)"
+        )
         if attempts < max_attempts:
             if name not in state.registry.jobs:
                 continue  # left for a worker whose app runs this job
@@ -301,11 +309,10 @@ def _own_running_row(job_id: uuid.UUID, attempt: int):
 
 
 def _finish(state: Any, job_id: uuid.UUID, attempt: int, **values: Any) -> None:
+    """Record the outcome, unless the attempt lost the row meanwhile (its lease expired)."""
     with state.db.session_scope() as session:
         session.execute(
-            update(Job)
-            .where(Job.id == job_id, Job.attempts == attempt)
-            .values(ended_at=utcnow(), lease_until=None, **values)
+            _own_running_row(job_id, attempt).values(ended_at=utcnow(), lease_until=None, **values)
         )
 
 
@@ -322,12 +329,18 @@ def _retry_later(state: Any, job_id: uuid.UUID, attempt: int, error: str, delay:
 
 @contextmanager
 def _lease_kept(state: Any, job_id: uuid.UUID, attempt: int) -> Iterator[None]:
-    """Renew the job's lease from a side thread while the block runs."""
+    """Renew the job's lease from a side thread while the block runs, for at most
+    ``job_timeout_seconds``: a job that hangs past it loses its lease, and the recovery step
+    retries or fails it (a thread cannot be killed; whatever it does later is ignored)."""
     seconds = state.settings.job_lease_seconds
+    deadline = time.monotonic() + state.settings.job_timeout_seconds
     stop = threading.Event()
 
     def renew() -> None:
         while not stop.wait(seconds / 3):
+            if time.monotonic() >= deadline:
+                log.warning("job %s ran past its timeout; its lease will expire", job_id)
+                return
             try:
                 with state.db.session_scope() as session:
                     session.execute(
@@ -503,7 +516,11 @@ class RqDispatcher:
         """Nothing to start here: ``nebulo worker`` processes run the jobs."""
 
     def dispatch(self, job_id: uuid.UUID, delay: float = 0.0) -> None:
-        options = {"job_timeout": -1, "result_ttl": 0, "failure_ttl": 7 * 24 * 3600}
+        options = {
+            "job_timeout": self.app.extensions["nebulo"].settings.job_timeout_seconds,
+            "result_ttl": 0,
+            "failure_ttl": 7 * 24 * 3600,
+        }
         if delay > 0:
             self.queue.enqueue_in(timedelta(seconds=delay), run_job, str(job_id), **options)
         else:

@@ -18,7 +18,7 @@ import numpy as np
 from flask import current_app
 from marshmallow import ValidationError
 from sklearn.pipeline import Pipeline
-from sqlalchemy import Select, case, func, insert, or_, select, update
+from sqlalchemy import Select, bindparam, case, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from core.context import Context
@@ -411,6 +411,8 @@ def _chunks(rows: list[Any], size: int) -> Iterator[list[Any]]:
 SCORED_ROW_PREFIX = (Customer.id, Customer.name, Customer.email, Customer.risk_tier)
 """Columns before the features in the rows ``_score_and_record`` takes."""
 FEATURES_START = len(SCORED_ROW_PREFIX)
+RISK_HISTORY = RiskHistory.__table__
+CUSTOMERS = Customer.__table__
 
 
 def _score_and_record(
@@ -422,45 +424,41 @@ def _score_and_record(
 ) -> Scored:
     """Score ``(id, name, email, previous_tier, *features)`` rows in vectorised chunks; write
     the history, the customers' new score and tier, and an alert for each customer entering
-    high risk."""
+    high risk. Writes are Core executemany statements: no ORM object per row."""
     pipeline = pipeline_of(session, version)
     now = utcnow()
     outcome = Scored(predicted_at=now)
     for chunk in _chunks(rows, SCORING_CHUNK):
+        ids = [row[0] for row in chunk]
         scores = churn.score(pipeline, churn.feature_matrix(row[FEATURES_START:] for row in chunk))
         tiers = risk_tiers(scores)
+        score_values = scores.tolist()
         session.execute(
-            insert(RiskHistory),
+            insert(RISK_HISTORY).values(
+                project_id=project_id, model_version_id=version.id, timestamp=now
+            ),
             [
-                {
-                    "id": uuid.uuid4(),
-                    "project_id": project_id,
-                    "customer_id": row[0],
-                    "score": float(score),
-                    "model_version_id": version.id,
-                    "timestamp": now,
-                }
-                for row, score in zip(chunk, scores, strict=True)
+                {"id": uuid.uuid4(), "customer_id": customer_id, "score": score}
+                for customer_id, score in zip(ids, score_values, strict=True)
             ],
         )
         session.execute(
-            update(Customer),
+            update(CUSTOMERS)
+            .where(CUSTOMERS.c.id == bindparam("customer_id"))
+            .values(last_updated=now),
             [
-                {
-                    "id": row[0],
-                    "risk_score": float(score),
-                    "risk_tier": str(tier),
-                    "last_updated": now,
-                }
-                for row, score, tier in zip(chunk, scores, tiers, strict=True)
+                {"customer_id": customer_id, "risk_score": score, "risk_tier": tier}
+                for customer_id, score, tier in zip(ids, score_values, tiers.tolist(), strict=True)
             ],
         )
-        entering_high = [
-            (row, float(score))
-            for row, score, tier in zip(chunk, scores, tiers, strict=True)
-            if tier == "high" and row[3] != "high"
-        ]
-        _raise_alerts(session, project_id, entering_high, now)
+        previous_tiers = np.array([row[3] for row in chunk], dtype=object)
+        entering_high = np.flatnonzero((tiers == "high") & (previous_tiers != "high")).tolist()
+        _raise_alerts(
+            session,
+            project_id,
+            [(chunk[index], score_values[index]) for index in entering_high],
+            now,
+        )
         outcome.alerts += len(entering_high)
         outcome.scored += len(chunk)
         if progress is not None:

@@ -211,11 +211,34 @@ def test_jobs_whose_worker_was_lost_are_retried_or_failed(jobs_app, jobs_api, me
     assert (job["status"], job["attempts"], job["result"]["sum"]) == ("finished", 2, 9)
     job = get_job(jobs_api, failed.id, member["headers"]).get_json()
     assert job["status"] == "failed"
-    assert (
-        job["error"] == "The worker running this job stopped before it finished (its lease expired)"
-    )
+    assert job["error"].startswith("The job's worker stopped, or the job ran past")
     assert get_job(jobs_api, alive.id, member["headers"]).get_json()["status"] == "running"
     assert recover_expired_jobs(jobs_app) == 0
+
+
+def test_job_running_past_its_timeout_is_failed_and_its_late_result_ignored(make_app, api):
+    timed = make_app(
+        extra_plugins=[("jobtest", jobplugin)], job_timeout_seconds=1, job_lease_seconds=1
+    )
+    timed_api = ApiClient(timed.test_client())
+    headers = timed_api.user_headers()
+    project = timed_api.project(headers)
+    jobplugin.release.clear()
+    job_id = submit(timed, jobplugin.wait_for_release, project_id=project["id"])
+    worker = threading.Thread(target=wait_for_jobs, args=(timed, 60))
+    worker.start()  # rq: a worker in this process (its timer stops the job); embedded: the pool
+    try:
+        deadline = time.monotonic() + 30
+        while get_job(timed_api, job_id, headers).get_json()["status"] != "failed":
+            assert time.monotonic() < deadline, "the hung job was never failed"
+            recover_expired_jobs(timed)
+            time.sleep(0.2)
+    finally:
+        jobplugin.release.set()  # a hung function that returns now must not count
+        worker.join()
+    job = get_job(timed_api, job_id, headers).get_json()
+    assert job["status"] == "failed" and "timeout" in job["error"].lower()
+    assert job["result"] is None
 
 
 def test_nebulo_worker_process_runs_jobs_enqueued_by_the_app(stack, jobs_app, jobs_api, member):
