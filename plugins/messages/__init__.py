@@ -82,7 +82,7 @@ def register_blueprints(register):
 def register_jobs(register):
     from plugins.messages import jobs
 
-    register(jobs.process_delivery, retries=jobs.PROCESS_RETRIES, backoff=(2, 10, 60))
+    register(jobs.process_deliveries, retries=jobs.PROCESS_RETRIES, backoff=(2, 10, 60))
     register(jobs.deliver_message, retries=jobs.SEND_RETRIES, backoff=(5, 30, 120, 600))
     register(jobs.sync_integration, retries=jobs.SYNC_RETRIES)
     register(jobs.answer_customer, retries=jobs.ANSWER_RETRIES, backoff=(5, 60))

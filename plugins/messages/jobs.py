@@ -16,20 +16,25 @@ SYNC_RETRIES = 0
 ANSWER_RETRIES = 2
 
 
-def process_delivery(run: JobRun, project_id: str, delivery_id: str) -> dict[str, Any]:
-    """Apply a stored webhook delivery. A failure is written on the delivery row, then retried."""
+def process_deliveries(run: JobRun, project_id: str, integration_id: str) -> dict[str, Any]:
+    """Apply every received webhook delivery of an integration (``services.schedule_processing``
+    queues this job). A delivery that fails has its error written on it and makes the job
+    fail, so the job is retried; on the last attempt such deliveries end ``failed``."""
     ctx = services.system_context(project_id)
-    try:
-        with run.session() as session:
-            to_answer = services.process_delivery(session, ctx, uuid.UUID(delivery_id))
-    except Exception as error:
-        with run.session() as session:
-            final = run.attempt > PROCESS_RETRIES
-            services.record_delivery_failure(session, uuid.UUID(delivery_id), str(error), final)
-        raise
-    for message_id in to_answer:
+    integration = uuid.UUID(integration_id)
+    with run.session() as session:
+        services.release_processing(session, integration, run.job_id)
+    outcome = services.process_received(
+        run.session, ctx, integration, final=run.attempt > PROCESS_RETRIES
+    )
+    for message_id in outcome.to_answer:
         enqueue(answer_customer, project_id, str(message_id), project_id=project_id)
-    return {"answering": len(to_answer)}
+    if outcome.failed:
+        delivery_id, error = next(iter(outcome.failed.items()))
+        raise RuntimeError(
+            f"{len(outcome.failed)} delivery(ies) failed, e.g. {delivery_id}: {error}"
+        )
+    return {"processed": outcome.processed, "answering": len(outcome.to_answer)}
 
 
 def deliver_message(run: JobRun, project_id: str, message_id: str) -> dict[str, Any]:

@@ -33,6 +33,9 @@ class Integration(IdMixin, ProjectScoped, TimestampMixin, Base):
     human_handoff: Mapped[str] = mapped_column(String(16), default="instead")
     last_sync: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
+    processing_job_id: Mapped[uuid.UUID | None]
+    """The job that will process this integration's received deliveries, while one is queued
+    or running and has not yet started draining; see ``services.schedule_processing``."""
 
 
 class InboundDelivery(IdMixin, ProjectScoped, Base):

@@ -5,11 +5,12 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import Select, case, func, select
+from sqlalchemy import Select, case, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -32,6 +33,8 @@ from plugins.messages.models import STATUS_RANK, InboundDelivery, Integration, M
 log = logging.getLogger(__name__)
 
 STORED_HEADER_PREFIXES = ("x-shopify-", "x-telegram-", "x-hub-", "content-type")
+PROCESSING_BATCH = 25
+"""Deliveries applied per transaction: fewer commits, yet short holds of SQLite's writer."""
 
 
 def _state() -> Any:
@@ -229,14 +232,12 @@ def receive_webhook(
     raw_body: bytes,
     query: Mapping[str, str],
 ) -> dict[str, Any]:
-    """Verify, store raw, queue processing. No outbound call, so the provider gets a fast 200.
+    """Verify, store raw, schedule processing. No outbound call, so the provider gets a fast 200.
 
     A bad signature is 401 and a body that cannot be parsed 400, both with nothing stored.
     A delivery whose id was already stored answers ``duplicate`` and is not applied again.
+    The delivery and, when none is pending, the job that processes it commit together.
     """
-    from core.jobs import enqueue
-    from plugins.messages.jobs import process_delivery
-
     integration = webhook_integration(session, provider, integration_id)
     connector = connector_for(integration)
     verify = (
@@ -253,34 +254,81 @@ def receive_webhook(
         raise BadRequest(f"Malformed {provider} webhook: {error}") from None
     if all(event.kind == IGNORED for event in delivery.events):
         return {"status": "ignored", "delivery_id": delivery.delivery_id}
-    row = InboundDelivery(
-        project_id=integration.project_id,
-        integration_id=integration.id,
-        provider=provider,
-        delivery_id=delivery.delivery_id[:200],
-        topic=delivery.topic[:100],
-        headers={k: v for k, v in headers.items() if k.lower().startswith(STORED_HEADER_PREFIXES)},
-        body=raw_body,
+    session.add(
+        InboundDelivery(
+            project_id=integration.project_id,
+            integration_id=integration.id,
+            provider=provider,
+            delivery_id=delivery.delivery_id[:200],
+            topic=delivery.topic[:100],
+            headers={
+                k: v for k, v in headers.items() if k.lower().startswith(STORED_HEADER_PREFIXES)
+            },
+            body=raw_body,
+        )
     )
-    session.add(row)
     try:
-        session.commit()
+        session.flush()
     except IntegrityError:
         session.rollback()
         return {"status": "duplicate", "delivery_id": delivery.delivery_id}
-    try:
-        enqueue(
-            process_delivery,
-            str(integration.project_id),
-            str(row.id),
-            project_id=integration.project_id,
-        )
-    except ServiceUnavailable:
-        # Without a job nobody would process it: forget it, so the retry is no duplicate.
-        session.delete(row)
-        session.commit()
-        raise
+    schedule_processing(session, integration.project_id, integration.id)
+    session.commit()
     return {"status": "accepted", "delivery_id": delivery.delivery_id}
+
+
+def schedule_processing(session: Session, project_id: uuid.UUID, integration_id: uuid.UUID) -> None:
+    """Make sure a job will process the integration's received deliveries; in the caller's
+    transaction, so the job is queued only if the delivery commits.
+
+    One job per integration drains every received delivery, rather than a job per delivery
+    competing for the database. ``processing_job_id`` names the job that has yet to start
+    draining: while it is queued or running nothing more is needed. The job clears it before
+    it reads the deliveries (``release_processing``), under the same row lock taken here
+    (SQLite has a single writer anyway), so a delivery committed here is either read by that
+    job or schedules the next one. A job that failed or vanished is replaced.
+    """
+    from core.jobs import Job, enqueue
+    from plugins.messages.jobs import process_deliveries
+
+    pending_status = session.execute(
+        select(Job.status)
+        .select_from(Integration)
+        .outerjoin(Job, Job.id == Integration.processing_job_id)
+        .where(Integration.id == integration_id)
+        .with_for_update(of=Integration, key_share=True)
+    ).scalar_one()
+    if pending_status in ("queued", "running"):
+        return
+    job_id = enqueue(
+        process_deliveries,
+        str(project_id),
+        str(integration_id),
+        project_id=project_id,
+        session=session,
+    )
+    _set_processing_job(session, integration_id, job_id)
+
+
+def release_processing(session: Session, integration_id: uuid.UUID, job_id: uuid.UUID) -> None:
+    """The job is about to read the received deliveries: later ones need a new job."""
+    _set_processing_job(session, integration_id, None, only_if=job_id)
+
+
+def _set_processing_job(
+    session: Session,
+    integration_id: uuid.UUID,
+    job_id: uuid.UUID | None,
+    only_if: uuid.UUID | None = None,
+) -> None:
+    statement = update(Integration).where(Integration.id == integration_id)
+    if only_if is not None:
+        statement = statement.where(Integration.processing_job_id == only_if)
+    # bookkeeping, not a change of the integration: ``updated_at`` stays as it is
+    session.execute(
+        statement.values(processing_job_id=job_id, updated_at=Integration.updated_at),
+        execution_options={"synchronize_session": False},
+    )
 
 
 def list_deliveries(ctx: Context, integration_id: uuid.UUID, status: str | None = None) -> Select:
@@ -293,11 +341,83 @@ def list_deliveries(ctx: Context, integration_id: uuid.UUID, status: str | None 
     return statement.order_by(InboundDelivery.received_at.desc(), InboundDelivery.id)
 
 
-def process_delivery(session: Session, ctx: Context, delivery_id: uuid.UUID) -> list[uuid.UUID]:
-    """Apply a stored delivery's events once; returns inbound messages the bot should answer."""
-    row = get_scoped(session, InboundDelivery, ctx.project_id, delivery_id, what="Delivery")
-    if row.status == "processed":
-        return []
+@dataclass
+class DrainOutcome:
+    """What one pass over an integration's received deliveries did."""
+
+    processed: int = 0
+    to_answer: list[uuid.UUID] = field(default_factory=list)
+    failed: dict[uuid.UUID, str] = field(default_factory=dict)
+
+
+def process_received(
+    session_factory: Any, ctx: Context, integration_id: uuid.UUID, *, final: bool
+) -> DrainOutcome:
+    """Apply every received delivery of the integration, oldest first, a batch per transaction.
+
+    A batch that fails is applied again one delivery per transaction, so only the bad ones
+    wait: their error is written on them (``failed`` when ``final``) and they are left out of
+    the rest of this pass. ``session_factory`` gives a committed session (``run.session``).
+    """
+    outcome = DrainOutcome()
+    while True:
+        with session_factory() as session:
+            batch = session.scalars(
+                select(InboundDelivery.id)
+                .where(
+                    InboundDelivery.integration_id == integration_id,
+                    InboundDelivery.status == "received",
+                    InboundDelivery.id.not_in(outcome.failed),
+                )
+                .order_by(InboundDelivery.received_at, InboundDelivery.id)
+                .limit(PROCESSING_BATCH)
+            ).all()
+        if not batch:
+            return outcome
+        try:
+            with session_factory() as session:
+                answers = [process_delivery(session, ctx, delivery_id) for delivery_id in batch]
+        except Exception:  # noqa: BLE001 - retried one by one below, which records the error
+            log.info("a batch of deliveries failed; applying them one by one", exc_info=True)
+            answers = [_process_alone(session_factory, ctx, d, final, outcome) for d in batch]
+        for applied in answers:
+            if applied is not None:
+                outcome.processed += 1
+                outcome.to_answer.extend(applied)
+
+
+def _process_alone(
+    session_factory: Any, ctx: Context, delivery_id: uuid.UUID, final: bool, outcome: DrainOutcome
+) -> list[uuid.UUID] | None:
+    try:
+        with session_factory() as session:
+            return process_delivery(session, ctx, delivery_id)
+    except Exception as error:  # noqa: BLE001 - written on the delivery, the job retries it
+        outcome.failed[delivery_id] = str(error) or type(error).__name__
+        with session_factory() as session:
+            record_delivery_failure(session, delivery_id, outcome.failed[delivery_id], final)
+        return None
+
+
+def process_delivery(
+    session: Session, ctx: Context, delivery_id: uuid.UUID
+) -> list[uuid.UUID] | None:
+    """Apply a stored delivery's events once; returns the inbound messages the bot should
+    answer, or None when it was already processed. Marking it processed first (a conditional
+    UPDATE) claims it, so concurrent jobs cannot both apply it."""
+    claimed = session.execute(
+        update(InboundDelivery)
+        .where(
+            InboundDelivery.id == delivery_id,
+            InboundDelivery.project_id == ctx.project_id,
+            InboundDelivery.status != "processed",
+        )
+        .values(status="processed", error=None, processed_at=utcnow()),
+        execution_options={"synchronize_session": False},
+    ).rowcount
+    if not claimed:
+        return None
+    row = session.get(InboundDelivery, delivery_id)
     integration = session.get(Integration, row.integration_id)
     delivery = connector_for(integration).parse_webhook(row.headers, row.body)
     to_answer = []
@@ -305,7 +425,6 @@ def process_delivery(session: Session, ctx: Context, delivery_id: uuid.UUID) -> 
         message = apply_event(session, ctx, integration, event)
         if message is not None and integration.auto_reply:
             to_answer.append(message.id)
-    row.status, row.error, row.processed_at = "processed", None, utcnow()
     return to_answer
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import json
 import os
 import uuid
@@ -44,8 +45,13 @@ def encryption_key(settings: Settings) -> bytes:
         raise ServiceUnavailable(
             "NEBULO_ENCRYPTION_KEY is not set; production needs it to store integration secrets"
         )
+    return _derived_key(settings.secret_key)
+
+
+@functools.lru_cache(maxsize=8)
+def _derived_key(secret_key: str) -> bytes:
     hkdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"nebulo integrations")
-    return hkdf.derive(settings.secret_key.encode())
+    return hkdf.derive(secret_key.encode())
 
 
 def encrypt(settings: Settings, integration_id: uuid.UUID, secrets: dict[str, Any]) -> bytes:
@@ -55,15 +61,19 @@ def encrypt(settings: Settings, integration_id: uuid.UUID, secrets: dict[str, An
 
 
 def decrypt(settings: Settings, integration_id: uuid.UUID, blob: bytes) -> dict[str, Any]:
+    return json.loads(_plaintext(encryption_key(settings), integration_id, blob))
+
+
+@functools.lru_cache(maxsize=1024)
+def _plaintext(key: bytes, integration_id: uuid.UUID, blob: bytes) -> bytes:
+    """Cached: every webhook reads its integration's secret. A new key or blob is a new entry,
+    and a failure is not cached."""
     try:
-        plaintext = AESGCM(encryption_key(settings)).decrypt(
-            blob[:NONCE_BYTES], blob[NONCE_BYTES:], integration_id.bytes
-        )
+        return AESGCM(key).decrypt(blob[:NONCE_BYTES], blob[NONCE_BYTES:], integration_id.bytes)
     except InvalidTag:
         raise ServiceUnavailable(
             "This integration's secrets cannot be decrypted (was NEBULO_ENCRYPTION_KEY changed?)"
         ) from None
-    return json.loads(plaintext)
 
 
 def mask(value: str) -> str:
