@@ -149,6 +149,7 @@ def create_app(
     app.extensions["nebulo"] = state
     JWTManager(app)
     api.init_app(app)
+    api.register_converter(UUIDConverter, lambda _converter: {"type": "string", "format": "uuid"})
     state.sock.init_app(app)
     errors.init_app(app)
     app.before_request(check_content_type(app))

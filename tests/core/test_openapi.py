@@ -63,6 +63,19 @@ def test_document_covers_core_and_every_loaded_plugin(app, spec):
         assert any(path.startswith(prefix) for path in paths), f"{plugin}: {prefix} undocumented"
 
 
+def test_id_path_parameters_are_uuids(spec):
+    parameters = [
+        parameter
+        for item in spec["paths"].values()
+        for parameter in item.get("parameters", [])
+        if parameter["in"] == "path" and parameter["name"].endswith("_id")
+    ]
+    assert parameters
+    assert all(p["schema"] == {"type": "string", "format": "uuid"} for p in parameters), [
+        p for p in parameters if p["schema"].get("format") != "uuid"
+    ]
+
+
 def test_every_operation_is_described(spec):
     for path, method, operation in _operations(spec):
         assert operation.get("summary") or operation.get("description"), f"{method} {path}"
