@@ -97,7 +97,11 @@ def _preprocessor() -> ColumnTransformer:
 
 
 def build_pipeline() -> Pipeline:
-    """Scaling and one-hot encoding, then gradient boosting with calibrated probabilities."""
+    """Scaling and one-hot encoding, then gradient boosting with calibrated probabilities.
+
+    The calibrator learns from cross-validated scores but serves one booster refitted on all
+    rows (``ensemble=False``): as accurate here as averaging the three fold boosters, and
+    scoring walks a third of the trees, which is what batch prediction spends its time on."""
     booster = HistGradientBoostingClassifier(
         learning_rate=0.05,
         max_iter=150,
@@ -109,7 +113,7 @@ def build_pipeline() -> Pipeline:
     return Pipeline(
         [
             ("features", _preprocessor()),
-            ("classifier", CalibratedClassifierCV(booster, method="sigmoid", cv=3)),
+            ("classifier", CalibratedClassifierCV(booster, method="sigmoid", cv=3, ensemble=False)),
         ]
     )
 

@@ -18,7 +18,7 @@ import numpy as np
 from flask import current_app
 from marshmallow import ValidationError
 from sklearn.pipeline import Pipeline
-from sqlalchemy import Select, bindparam, case, func, insert, or_, select, update
+from sqlalchemy import Select, case, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from core.context import Context
@@ -356,9 +356,10 @@ def risk_thresholds() -> tuple[float, float]:
     return _setting("NEBULO_CHURN_MEDIUM_THRESHOLD"), _setting("NEBULO_CHURN_HIGH_THRESHOLD")
 
 
-def risk_tiers(scores: np.ndarray) -> np.ndarray:
+def risk_tier(score: Any) -> Any:
+    """SQL: the tier of a score column, so the tiers stored and the dashboard's agree."""
     medium, high = risk_thresholds()
-    return np.where(scores >= high, "high", np.where(scores >= medium, "medium", "low"))
+    return case((score >= high, "high"), (score >= medium, "medium"), else_="low")
 
 
 def _missing_features(customer: Customer) -> list[str]:
@@ -424,35 +425,39 @@ def _score_and_record(
 ) -> Scored:
     """Score ``(id, name, email, previous_tier, *features)`` rows in vectorised chunks; write
     the history, the customers' new score and tier, and an alert for each customer entering
-    high risk. Writes are Core executemany statements: no ORM object per row."""
+    high risk. Each chunk is one history INSERT (executemany) stamped with the chunk's time and
+    one set-based UPDATE of its customers from those rows: no ORM object, no UPDATE per row."""
     pipeline = pipeline_of(session, version)
-    now = utcnow()
-    outcome = Scored(predicted_at=now)
+    high = risk_thresholds()[1]
+    outcome = Scored(predicted_at=utcnow())
     for chunk in _chunks(rows, SCORING_CHUNK):
-        ids = [row[0] for row in chunk]
+        now = outcome.predicted_at = utcnow()
         scores = churn.score(pipeline, churn.feature_matrix(row[FEATURES_START:] for row in chunk))
-        tiers = risk_tiers(scores)
         score_values = scores.tolist()
         session.execute(
             insert(RISK_HISTORY).values(
                 project_id=project_id, model_version_id=version.id, timestamp=now
             ),
             [
-                {"id": uuid.uuid4(), "customer_id": customer_id, "score": score}
-                for customer_id, score in zip(ids, score_values, strict=True)
+                {"id": uuid.uuid4(), "customer_id": row[0], "score": score}
+                for row, score in zip(chunk, score_values, strict=True)
             ],
         )
         session.execute(
             update(CUSTOMERS)
-            .where(CUSTOMERS.c.id == bindparam("customer_id"))
-            .values(last_updated=now),
-            [
-                {"customer_id": customer_id, "risk_score": score, "risk_tier": tier}
-                for customer_id, score, tier in zip(ids, score_values, tiers.tolist(), strict=True)
-            ],
+            .where(
+                CUSTOMERS.c.id == RISK_HISTORY.c.customer_id,
+                RISK_HISTORY.c.project_id == project_id,
+                RISK_HISTORY.c.timestamp == now,
+            )
+            .values(
+                risk_score=RISK_HISTORY.c.score,
+                risk_tier=risk_tier(RISK_HISTORY.c.score),
+                last_updated=now,
+            )
         )
         previous_tiers = np.array([row[3] for row in chunk], dtype=object)
-        entering_high = np.flatnonzero((tiers == "high") & (previous_tiers != "high")).tolist()
+        entering_high = np.flatnonzero((scores >= high) & (previous_tiers != "high")).tolist()
         _raise_alerts(
             session,
             project_id,
@@ -636,11 +641,7 @@ def risk_dashboard(
 ) -> dict[str, Any]:
     """High-risk customers, the low/medium/high distribution and the daily average risk."""
     medium, high = risk_thresholds()
-    tier = case(
-        (Customer.risk_score >= high, "high"),
-        (Customer.risk_score >= medium, "medium"),
-        else_="low",
-    )
+    tier = risk_tier(Customer.risk_score)
     distribution = dict.fromkeys(("low", "medium", "high"), 0)
     for name, count in session.execute(
         select(tier, func.count())

@@ -179,6 +179,24 @@ def test_batch_scores_everyone_and_feeds_the_dashboard(app, trained, client, own
     assert listed[0]["risk_score"] == pytest.approx(high[0]["risk_score"])
 
 
+def test_batch_chunks_store_each_score_with_its_tier_and_one_history_point(
+    app, trained, client, owner, project, monkeypatch
+):
+    from plugins.customers import services
+
+    monkeypatch.setattr(services, "SCORING_CHUNK", 7)
+    response = client.post(customers_url(project, "/predict/batch"), json={}, headers=owner)
+    wait_for_jobs(app, timeout=120)
+    assert job(client, owner, response.get_json()["job_id"])["result"]["scored"] == len(trained)
+    for customer_id in trained[:20]:
+        detail = client.get(customers_url(project, f"/{customer_id}"), headers=owner).get_json()
+        [point] = detail["risk_history"]
+        assert detail["risk_score"] == pytest.approx(point["score"])
+        score = detail["risk_score"]
+        expected = "high" if score >= 0.7 else "medium" if score >= 0.4 else "low"
+        assert detail["risk_tier"] == expected
+
+
 def test_batch_with_ids_and_bad_batch_bodies(app, trained, client, owner, project):
     url = customers_url(project, "/predict/batch")
     response = client.post(url, json={"customer_ids": trained[:3]}, headers=owner)
