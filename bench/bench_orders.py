@@ -3,10 +3,14 @@
 import path for 100,000 orders (< 30 s). Baselines, measured in the same run: the same list and
 summary done naively with ORM objects loaded into Python, and importing through create_order
 one order at a time (timed on 1,000 orders, scaled to 100,000).
+
+``BENCH_ORDERS_PARTS=import python -m bench orders`` measures only the import (still into a
+project holding the million orders); by default (``queries,import``) every figure is printed.
 """
 
 from __future__ import annotations
 
+import os
 import statistics
 import tempfile
 import time
@@ -21,6 +25,7 @@ import sqlalchemy as sa
 
 from bench import Figure
 
+PARTS = frozenset(os.environ.get("BENCH_ORDERS_PARTS", "queries,import").split(","))
 STORED_ORDERS = 1_000_000
 IMPORTED_ORDERS = 100_000
 NAIVE_IMPORT_SAMPLE = 1_000
@@ -119,10 +124,7 @@ def _run_backend(name: str, database_url: str) -> list[Figure]:
     from core.auth.services import register_user
     from core.config import load_settings
     from core.context import Context
-    from core.db import utcnow
     from core.projects.services import create_project
-    from plugins.orders import services
-    from plugins.orders.models import Order
 
     settings = load_settings(
         {},
@@ -154,6 +156,22 @@ def _run_backend(name: str, database_url: str) -> list[Figure]:
     _fill(state.db.engine, project_id)
     fill_seconds = time.perf_counter() - start
 
+    figures = []
+    if "queries" in PARTS:
+        label = f"{name}, {STORED_ORDERS:,} orders stored in {fill_seconds:.0f} s"
+        figures += _query_figures(app, project_id, name, label)
+    if "import" in PARTS:
+        figures += _import_figures(state, ctx, name)
+    state.db.dispose()
+    context.pop()
+    return figures
+
+
+def _query_figures(app, project_id: uuid.UUID, name: str, label: str) -> list[Figure]:
+    from core.db import utcnow
+    from plugins.orders.models import Order
+
+    state = app.extensions["nebulo"]
     client = app.test_client()
     token = client.post(
         "/api/v1/auth/login", json={"email": "bench@example.com", "password": "bench password 1"}
@@ -191,26 +209,6 @@ def _run_backend(name: str, database_url: str) -> list[Figure]:
     naive_list_ms = _median_ms(naive_list, repeats=1)
     naive_summary_ms = _median_ms(naive_summary, repeats=1)
 
-    rows = _import_rows(IMPORTED_ORDERS)
-    start = time.perf_counter()
-    with state.db.session_scope() as session:
-        report = services.import_orders(session, ctx, rows)
-    import_seconds = time.perf_counter() - start
-    assert report.orders == IMPORTED_ORDERS and not report.errors, report.errors[:5]
-
-    start = time.perf_counter()
-    with state.db.session_scope() as session:
-        for index in range(NAIVE_IMPORT_SAMPLE):
-            data = {
-                "customer_name": f"Buyer {index}",
-                "items": [{"name": "Product 1", "quantity": 1, "unit_price": Decimal("2.99")}],
-            }
-            services.create_order(session, ctx, data)
-    naive_import_seconds = (time.perf_counter() - start) * IMPORTED_ORDERS / NAIVE_IMPORT_SAMPLE
-    state.db.dispose()
-    context.pop()
-
-    label = f"{name}, {STORED_ORDERS:,} orders stored in {fill_seconds:.0f} s"
     return [
         Figure(
             f"orders list page ({label})",
@@ -230,6 +228,29 @@ def _run_backend(name: str, database_url: str) -> list[Figure]:
             naive_summary_ms,
             "ORM objects summed in Python",
         ),
+    ]
+
+
+def _import_figures(state, ctx, name: str) -> list[Figure]:
+    from plugins.orders import services
+
+    rows = _import_rows(IMPORTED_ORDERS)
+    start = time.perf_counter()
+    with state.db.session_scope() as session:
+        report = services.import_orders(session, ctx, rows)
+    import_seconds = time.perf_counter() - start
+    assert report.orders == IMPORTED_ORDERS and not report.errors, report.errors[:5]
+
+    start = time.perf_counter()
+    with state.db.session_scope() as session:
+        for index in range(NAIVE_IMPORT_SAMPLE):
+            data = {
+                "customer_name": f"Buyer {index}",
+                "items": [{"name": "Product 1", "quantity": 1, "unit_price": Decimal("2.99")}],
+            }
+            services.create_order(session, ctx, data)
+    naive_import_seconds = (time.perf_counter() - start) * IMPORTED_ORDERS / NAIVE_IMPORT_SAMPLE
+    return [
         Figure(
             f"import {IMPORTED_ORDERS:,} orders from CSV rows ({name})",
             import_seconds,

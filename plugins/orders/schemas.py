@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import UTC
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from marshmallow import (
-    EXCLUDE,
     ValidationError,
     fields,
     post_load,
-    pre_load,
     validate,
     validates_schema,
 )
 
-from core.db import to_money
+from core.db import CENT, to_money
 from core.schemas import PageArgs, StrictSchema
 from plugins.orders.models import ORDER_STATUSES
 
@@ -186,39 +185,37 @@ ISO_4217 = frozenset(
 )
 
 
-class Money(fields.Field):
-    """An amount of money: read from a JSON number or numeric string, written as a number.
+def parse_money(value: Any) -> Decimal:
+    """An amount of money from a JSON number or numeric string.
 
     Reading goes through the number's decimal text, so 99.99 stays exactly 99.99; more than two
-    decimals, negatives, NaN and infinities are refused rather than rounded away.
+    decimals, negatives, NaN and infinities are refused (``ValidationError``) rather than rounded.
     """
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise ValidationError("Not a valid amount of money.")
+    try:
+        amount = Decimal(repr(value) if isinstance(value, float) else str(value).strip())
+    except InvalidOperation:
+        raise ValidationError("Not a valid amount of money.") from None
+    if not amount.is_finite():
+        raise ValidationError("Not a valid amount of money.")
+    if amount < 0:
+        raise ValidationError("Must not be negative.")
+    if amount != amount.quantize(CENT):
+        raise ValidationError("At most two decimals.")
+    if amount > MAX_MONEY:
+        raise ValidationError(f"Must not exceed {MAX_MONEY}.")
+    return to_money(amount)
 
-    default_error_messages = {
-        "invalid": "Not a valid amount of money.",
-        "negative": "Must not be negative.",
-        "too_precise": "At most two decimals.",
-        "too_large": f"Must not exceed {MAX_MONEY}.",
-    }
+
+class Money(fields.Field):
+    """An amount of money (see ``parse_money``), written as a number."""
 
     def _serialize(self, value: Any, attr: Any, obj: Any, **kwargs: Any) -> float | None:
         return None if value is None else float(to_money(value))
 
     def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> Decimal:
-        if isinstance(value, bool) or not isinstance(value, int | float | str):
-            raise self.make_error("invalid")
-        try:
-            amount = Decimal(repr(value) if isinstance(value, float) else str(value).strip())
-        except InvalidOperation:
-            raise self.make_error("invalid") from None
-        if not amount.is_finite():
-            raise self.make_error("invalid")
-        if amount < 0:
-            raise self.make_error("negative")
-        if amount != amount.quantize(Decimal("0.01")):
-            raise self.make_error("too_precise")
-        if amount > MAX_MONEY:
-            raise self.make_error("too_large")
-        return to_money(amount)
+        return parse_money(value)
 
 
 def utc_datetime(**kwargs: Any) -> fields.AwareDateTime:
@@ -226,12 +223,16 @@ def utc_datetime(**kwargs: Any) -> fields.AwareDateTime:
     return fields.AwareDateTime(default_timezone=UTC, **kwargs)
 
 
+def parse_currency(value: str) -> str:
+    code = value.strip().upper()
+    if code not in ISO_4217:
+        raise ValidationError(f"{value!r} is not an ISO 4217 currency code (e.g. USD, EUR).")
+    return code
+
+
 class Currency(fields.String):
     def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> str:
-        code = super()._deserialize(value, attr, data, **kwargs).strip().upper()
-        if code not in ISO_4217:
-            raise ValidationError(f"{value!r} is not an ISO 4217 currency code (e.g. USD, EUR).")
-        return code
+        return parse_currency(super()._deserialize(value, attr, data, **kwargs))
 
 
 # ---- catalog -------------------------------------------------------------------------------
@@ -477,34 +478,75 @@ class RevenueDaySchema(StrictSchema):
     revenue = Money()
 
 
-class ImportRowSchema(StrictSchema):
-    """A CSV line of ``nebulo orders import``: an item; lines sharing external_id are one order."""
+def _import_quantity(value: str) -> int:
+    try:
+        quantity = int(value)
+    except ValueError:
+        raise ValidationError(fields.Integer.default_error_messages["invalid"]) from None
+    return validate.Range(min=1, max=MAX_QUANTITY)(quantity)
 
-    class Meta:
-        unknown = EXCLUDE
 
-    external_id = fields.String(load_default=None, validate=validate.Length(max=100))
-    provider = fields.String(load_default="import", validate=validate.Length(min=1, max=32))
-    order_date = utc_datetime(required=True)
-    status = fields.String(load_default="fulfilled", validate=validate.OneOf(ORDER_STATUSES))
-    customer_name = fields.String(load_default=None, validate=validate.Length(max=200))
-    customer_email = fields.Email(load_default=None)
-    customer_phone = fields.String(load_default=None, validate=validate.Length(max=40))
-    currency = Currency(load_default="USD")
-    product_name = fields.String(load_default=None, validate=validate.Length(max=200))
-    sku = fields.String(load_default=None, validate=validate.Length(max=64))
-    quantity = fields.Integer(required=True, validate=validate.Range(min=1, max=MAX_QUANTITY))
-    unit_price = Money(required=True)
+def _import_date(value: str) -> datetime:
+    """An ISO-8601 time; one without a zone is taken as UTC (as ``utc_datetime`` reads it)."""
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise ValidationError("Not a valid datetime.") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
-    @pre_load
-    def _blank_is_missing(self, row: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
-        return {
-            key: value.strip()
-            for key, value in row.items()
-            if key and value is not None and value.strip()
-        }
 
-    @validates_schema
-    def _names_a_product(self, data: dict[str, Any], **kwargs: Any) -> None:
-        if not data.get("product_name") and not data.get("sku"):
-            raise ValidationError("Give product_name or sku.", "product_name")
+IMPORT_COLUMNS: dict[str, Callable[[str], Any]] = {
+    "external_id": validate.Length(max=100),
+    "provider": validate.Length(min=1, max=32),
+    "order_date": _import_date,
+    "status": validate.OneOf(ORDER_STATUSES),
+    "customer_name": validate.Length(max=200),
+    "customer_email": validate.Email(),
+    "customer_phone": validate.Length(max=40),
+    "currency": parse_currency,
+    "product_name": validate.Length(max=200),
+    "sku": validate.Length(max=64),
+    "quantity": _import_quantity,
+    "unit_price": parse_money,
+}
+"""How each column of a ``nebulo orders import`` line is read (returns the value) and checked
+(raises ``ValidationError``); a blank cell is a missing one."""
+IMPORT_DEFAULTS: dict[str, Any] = {
+    "external_id": None,
+    "provider": "import",
+    "status": "fulfilled",
+    "customer_name": None,
+    "customer_email": None,
+    "customer_phone": None,
+    "currency": "USD",
+    "product_name": None,
+    "sku": None,
+}
+"""Columns absent from this are required."""
+
+
+def parse_import_row(raw: Mapping[str, str | None]) -> dict[str, Any]:
+    """A CSV line of ``nebulo orders import``: one item; lines sharing external_id are one order.
+
+    Plain per-column checks rather than a marshmallow schema per line, so that 100,000 lines
+    import in seconds. Raises ``ValidationError`` with ``{column: [messages]}``; other columns
+    are ignored.
+    """
+    row = dict(IMPORT_DEFAULTS)
+    errors: dict[str, list[str]] = {}
+    for name, read in IMPORT_COLUMNS.items():
+        value = raw.get(name)
+        value = value.strip() if value else None
+        if not value:
+            if name not in IMPORT_DEFAULTS:
+                errors[name] = [fields.Field.default_error_messages["required"]]
+            continue
+        try:
+            row[name] = read(value)
+        except ValidationError as error:
+            errors[name] = error.messages
+    if not errors and not row["product_name"] and not row["sku"]:
+        errors["product_name"] = ["Give product_name or sku."]
+    if errors:
+        raise ValidationError(errors)
+    return row

@@ -26,6 +26,8 @@ from core.db import get_scoped, scoped, to_money, utcnow
 from core.errors import Conflict, Invalid, NotFound
 from core.events import publish
 from plugins.customers import services as customer_services
+from plugins.customers.models import Customer
+from plugins.customers.schemas import normalize_phone
 from plugins.orders.models import (
     ALLOWED_TRANSITIONS,
     NON_REVENUE_STATUSES,
@@ -36,6 +38,7 @@ from plugins.orders.models import (
     Product,
     ProductCategory,
 )
+from plugins.orders.schemas import parse_import_row
 
 ZERO = Decimal("0.00")
 
@@ -779,8 +782,8 @@ def bulk_insert_orders(session: Session, project_id: uuid.UUID, orders: Sequence
                     "created_at": now,
                 }
             )
-    session.execute(insert(Order), order_rows)
-    session.execute(insert(OrderItem), item_rows)
+    session.execute(insert(Order.__table__), order_rows)
+    session.execute(insert(OrderItem.__table__), item_rows)
 
 
 @dataclass
@@ -801,21 +804,21 @@ def import_orders(
     """Import CSV rows ``(line number, row)``: one item per row, rows sharing ``external_id``
     (per provider) make one order. A bad row is reported by line and drops its order only;
     every other order is kept. Orders already imported (same provider and external_id) are
-    reported, not duplicated. Imported orders are history: stock is not changed.
-    """
-    from plugins.orders.schemas import ImportRowSchema
+    reported, not duplicated. Imported orders are history: stock is not changed, no events.
 
-    schema = ImportRowSchema()
+    Per batch of orders: one query for duplicates, one for known customers, one counter UPDATE
+    for the numbers and two multi-row INSERTs.
+    """
     report = ImportReport()
     groups: dict[tuple[str, str], list[tuple[int, dict[str, Any]]]] = {}
     bad_groups: set[tuple[str, str]] = set()
     for line, raw in rows:
         try:
-            row = schema.load(raw)
+            row = parse_import_row(raw)
         except ValidationError as error:
             report.errors.append((line, _describe(error.messages)))
             key = (
-                raw.get("provider") or "import",
+                (raw.get("provider") or "").strip() or "import",
                 (raw.get("external_id") or "").strip() or f"#{line}",
             )
             bad_groups.add(key)
@@ -823,28 +826,33 @@ def import_orders(
         key = (row["provider"], row["external_id"] or f"#{line}")
         groups.setdefault(key, []).append((line, row))
     for key in bad_groups & groups.keys():
-        for line, _ in groups.pop(key):
-            report.errors.append((line, f"skipped: another line of order {key[1]} is invalid"))
+        _reject(report, key, groups.pop(key), None)
     if progress is not None:
         progress(len(report.errors))
     catalog = _catalog_index(session, ctx)
-    customers: dict[tuple[str | None, str | None], Any] = {}
+    customers: dict[CustomerKey, Any] = {}
     pending = list(groups.items())
     for start in range(0, len(pending), batch_size):
         batch = pending[start : start + batch_size]
         known = _imported_external_ids(session, ctx, [key for key, _ in batch])
-        new_orders = []
+        fresh = []
         for key, lines in batch:
             if key in known:
                 report.errors.append(
                     (lines[0][0], f"order {key[1]} from {key[0]} was already imported")
                 )
-                continue
-            new_orders.append(
-                _new_order_from_rows(
-                    session, ctx, key, [row for _, row in lines], catalog, customers
-                )
-            )
+            else:
+                fresh.append((key, lines))
+        _resolve_customers(session, ctx, [lines[0][1] for _, lines in fresh], customers)
+        new_orders = []
+        for key, lines in fresh:
+            first = lines[0][1]
+            customer = customers.get((first["customer_email"], first["customer_phone"]))
+            if isinstance(customer, str):
+                _reject(report, key, lines, customer)
+            else:
+                rows_of_order = [row for _, row in lines]
+                new_orders.append(_new_order_from_rows(key, rows_of_order, catalog, customer))
         bulk_insert_orders(session, ctx.project_id, new_orders)
         report.orders += len(new_orders)
         report.items += sum(len(order.lines) for order in new_orders)
@@ -852,6 +860,21 @@ def import_orders(
             progress(sum(len(lines) for _, lines in batch))
     report.errors.sort()
     return report
+
+
+def _reject(
+    report: ImportReport,
+    key: tuple[str, str],
+    lines: list[tuple[int, dict[str, Any]]],
+    problem: str | None,
+) -> None:
+    """Report every line of an order that is not imported: ``problem`` on its first line (when
+    that line has not been reported already), "skipped" on the others."""
+    for index, (line, _) in enumerate(lines):
+        if index == 0 and problem is not None:
+            report.errors.append((line, problem))
+        else:
+            report.errors.append((line, f"skipped: another line of order {key[1]} is invalid"))
 
 
 def _describe(messages: Any) -> str:
@@ -891,13 +914,64 @@ def _imported_external_ids(
     return found
 
 
+CustomerKey = tuple[str | None, str | None]
+"""A customer as an import line names it: (email, phone) as written."""
+
+
+def _resolve_customers(
+    session: Session, ctx: Context, rows: Iterable[dict[str, Any]], resolved: dict[CustomerKey, Any]
+) -> None:
+    """Add to ``resolved`` the customer of each row's email/phone not resolved yet, or the
+    reason (a string) why the customers plugin refuses it.
+
+    One query finds the known customers; the customers plugin's find_or_create is called only
+    for the others, or when it would complete a known customer's email or phone.
+    """
+    wanted: dict[CustomerKey, str | None] = {}
+    for row in rows:
+        key = (row["customer_email"], row["customer_phone"])
+        if key != (None, None) and key not in resolved:
+            wanted.setdefault(key, row["customer_name"])
+    if not wanted:
+        return
+    emails = {email: email.lower() for email, _ in wanted if email}
+    phones = {}
+    for _, phone in wanted:
+        if phone:
+            try:
+                phones[phone] = normalize_phone(phone)
+            except ValueError:
+                continue  # find_or_create below says why
+    known = session.scalars(
+        scoped(Customer, ctx.project_id).where(
+            or_(Customer.email.in_(set(emails.values())), Customer.phone.in_(set(phones.values())))
+        )
+    ).all()
+    by_email = {customer.email: customer for customer in known if customer.email}
+    by_phone: dict[str, list[Any]] = defaultdict(list)
+    for customer in known:
+        if customer.phone:
+            by_phone[customer.phone].append(customer)
+    for (email, phone), name in wanted.items():
+        customer = by_email.get(emails[email]) if email else None
+        if customer is None and phone in phones and len(by_phone[phones[phone]]) == 1:
+            customer = by_phone[phones[phone]][0]
+        complete = (
+            customer is not None
+            and (customer.email or not email)
+            and (customer.phone or not phone)
+            and (phone in phones or not phone)
+        )
+        if not complete:
+            try:
+                customer = lookup_customer(session, ctx, name, email, phone)
+            except (Invalid, Conflict) as error:
+                customer = _describe(error.errors) if error.errors else error.detail
+        resolved[(email, phone)] = customer
+
+
 def _new_order_from_rows(
-    session: Session,
-    ctx: Context,
-    key: tuple[str, str],
-    rows: list[dict[str, Any]],
-    catalog: dict[str, Product],
-    customers: dict[tuple[str | None, str | None], Any],
+    key: tuple[str, str], rows: list[dict[str, Any]], catalog: dict[str, Product], customer: Any
 ) -> NewOrder:
     first = rows[0]
     lines = []
@@ -914,18 +988,6 @@ def _new_order_from_rows(
                 sku=product.sku if product else row["sku"],
             )
         )
-    customer = None
-    if first["customer_email"] or first["customer_phone"]:
-        customer_key = (first["customer_email"], first["customer_phone"])
-        if customer_key not in customers:
-            customers[customer_key] = lookup_customer(
-                session,
-                ctx,
-                first["customer_name"],
-                first["customer_email"],
-                first["customer_phone"],
-            )
-        customer = customers[customer_key]
     return NewOrder(
         order_date=first["order_date"],
         lines=lines,
