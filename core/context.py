@@ -6,7 +6,7 @@ tools and jobs all receive one and call :meth:`Context.require` before acting.
 
 The hot path (a project-scoped request) costs one query: the token is verified without the
 database, and :func:`project_context` checks membership, the login session's revocation and
-loads the project in a single statement.
+reads the project's columns in a single Core statement (no ORM entity to build).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from datetime import timedelta
 
 import jwt
 from flask import current_app, g, request
-from sqlalchemy import bindparam, select
+from sqlalchemy import Row, bindparam, select
 from sqlalchemy.orm import Session
 
 from core.auth.models import ApiKey, RevokedFamily, User
@@ -192,26 +192,34 @@ def role_permissions(role: str) -> frozenset[str]:
     return current_app.extensions["nebulo"].permissions_for_role(role)
 
 
-# Built once: the role of an active member in a project, the project itself, and whether the
-# caller's login session was revoked.
+_members, _projects = ProjectMember.__table__, Project.__table__
+_users, _revoked = User.__table__, RevokedFamily.__table__
+# Built once, on tables rather than entities so it runs as plain Core: the role of an active
+# member in a project, whether the caller's login session was revoked, and the project's columns.
 MEMBERSHIP = (
-    select(ProjectMember.role, Project, RevokedFamily.family_id.label("revoked"))
-    .join(User, User.id == ProjectMember.user_id)
-    .join(Project, Project.id == ProjectMember.project_id)
-    .outerjoin(RevokedFamily, RevokedFamily.family_id == bindparam("family_id"))
+    select(_members.c.role, _revoked.c.family_id.label("revoked"), *_projects.c)
+    .join(_users, _users.c.id == _members.c.user_id)
+    .join(_projects, _projects.c.id == _members.c.project_id)
+    .outerjoin(_revoked, _revoked.c.family_id == bindparam("family_id"))
     .where(
-        ProjectMember.project_id == bindparam("project_id"),
-        ProjectMember.user_id == bindparam("user_id"),
-        User.is_active.is_(True),
+        _members.c.project_id == bindparam("project_id"),
+        _members.c.user_id == bindparam("user_id"),
+        _users.c.is_active.is_(True),
     )
 )
+_PROJECT_ROWS = "nebulo_project_rows"
+
+
+def project_row(session: Session, project_id: uuid.UUID) -> Row | None:
+    """The project's columns as :func:`project_context` read them in this session, if it did."""
+    return session.info.get(_PROJECT_ROWS, {}).get(project_id)
 
 
 def project_context(project_id: uuid.UUID, permission: str | None = None) -> Context:
     """The caller inside ``project_id``; a project they do not belong to does not exist (404).
 
-    For a user, one query checks membership and the login session and loads the project into
-    the session, so services' ``session.get(Project, ...)`` costs nothing more.
+    For a user, one query checks membership and the login session and reads the project's
+    columns, so reading the project afterwards (:func:`project_row`) costs nothing more.
     """
     principal = claimed_principal() if "principal" not in g else current_principal()
     session = get_session()
@@ -239,8 +247,7 @@ def project_context(project_id: uuid.UUID, permission: str | None = None) -> Con
         if row.revoked is not None:
             raise _logged_out()
         g.principal = principal
-        # The identity map holds objects weakly: keep the project for the session's lifetime.
-        session.info.setdefault("scoped_projects", {})[project_id] = row.Project
+        session.info.setdefault(_PROJECT_ROWS, {})[project_id] = row
         role = row.role
         context = Context(
             project_id=project_id,

@@ -19,6 +19,7 @@ from typing import Any
 
 from flask import Flask, Response, request
 from flask_limiter import Limiter
+from flask_limiter._manager import LimitManager
 from limits import parse_many
 from limits.storage import MemoryStorage
 
@@ -61,6 +62,102 @@ class SweepingMemoryStorage(MemoryStorage):
         if now >= self._next_sweep:
             self._next_sweep = now + self.SWEEP_SECONDS
             self._MemoryStorage__expire_events()
+
+
+class ResolvedLimitsCache(LimitManager):
+    """flask-limiter's limit manager, resolving each endpoint's limits once instead of per request.
+
+    Upstream re-parses every limit string and walks exemptions and blueprints on every request,
+    about a quarter of a small request's cost. Nebulo's limits are plain strings fixed at
+    start-up, so what a route resolves to depends only on what is registered: it is kept per
+    (app, endpoint, view, HTTP method, ...) and forgotten whenever a registration changes. The
+    per-request parts (``exempt_when``, ``deduct_when``, keys, counting) still run per request.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._resolved: dict[tuple, Any] = {}
+
+    def _forget(self) -> None:
+        self._resolved.clear()
+
+    def set_application_limits(self, limits: Any) -> None:
+        super().set_application_limits(limits)
+        self._forget()
+
+    def set_default_limits(self, limits: Any) -> None:
+        super().set_default_limits(limits)
+        self._forget()
+
+    def add_decorated_limit(self, route: str, limit: Any, override: bool = False) -> None:
+        super().add_decorated_limit(route, limit, override)
+        self._forget()
+
+    def add_blueprint_limit(self, blueprint: str, limit: Any) -> None:
+        super().add_blueprint_limit(blueprint, limit)
+        self._forget()
+
+    def add_route_exemption(self, route: str, scope: Any) -> None:
+        super().add_route_exemption(route, scope)
+        self._forget()
+
+    def add_blueprint_exemption(self, blueprint: str, scope: Any) -> None:
+        super().add_blueprint_exemption(blueprint, scope)
+        self._forget()
+
+    def add_endpoint_hint(self, endpoint: str, callable: str) -> None:  # noqa: A002 - upstream name
+        if callable not in self._endpoint_hints.get(endpoint, ()):
+            super().add_endpoint_hint(endpoint, callable)
+            self._forget()
+
+    def resolve_limits(
+        self,
+        app: Flask,
+        endpoint: str | None = None,
+        blueprint: str | None = None,
+        callable_name: str | None = None,
+        in_middleware: bool = False,
+        marked_for_limiting: bool = False,
+    ) -> tuple[list, ...]:
+        # Whether the defaults apply depends on the method too: a POST-only limit leaves GET
+        # with the defaults.
+        key = (
+            "limits", app, endpoint, app.view_functions.get(endpoint or ""), blueprint,
+            callable_name, in_middleware, marked_for_limiting, request.method,
+        )  # fmt: skip
+        resolved = self._resolved.get(key)
+        if resolved is None:
+            resolved = tuple(
+                tuple(limits)
+                for limits in super().resolve_limits(
+                    app, endpoint, blueprint, callable_name, in_middleware, marked_for_limiting
+                )
+            )
+            self._resolved[key] = resolved
+        return tuple(list(limits) for limits in resolved)
+
+    def exemption_scope(self, app: Flask, endpoint: str | None, blueprint: str | None) -> Any:
+        key = ("exemption", app, endpoint, app.view_functions.get(endpoint or ""), blueprint)
+        scope = self._resolved.get(key)
+        if scope is None:
+            scope = self._resolved[key] = super().exemption_scope(app, endpoint, blueprint)
+        return scope
+
+
+class NebuloLimiter(Limiter):
+    """A Limiter whose limit manager caches resolved limits (see :class:`ResolvedLimitsCache`)."""
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        manager = self.limit_manager
+        self.limit_manager = ResolvedLimitsCache(
+            application_limits=manager._application_limits,
+            default_limits=manager._default_limits,
+            decorated_limits=manager._decorated_limits,
+            blueprint_limits=manager._blueprint_limits,
+            route_exemptions=manager._route_exemptions,
+            blueprint_exemptions=manager._blueprint_exemptions,
+        )
 
 
 def rate_limit(
@@ -158,7 +255,7 @@ def build_limiter(app: Flask, settings: Settings) -> Limiter:
     storage_options = {}
     if settings.redis_url:
         storage_options["key_prefix"] = f"{settings.redis_namespace}:limits"
-    limiter = Limiter(
+    limiter = NebuloLimiter(
         key_func=client_key,
         default_limits=[limit_value(settings, "default")],
         default_limits_exempt_when=lambda: request.path.startswith(UNLIMITED_PATHS),

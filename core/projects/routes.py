@@ -112,7 +112,7 @@ class ProjectItem(MethodView):
     @blp.response(200, ProjectSchema)
     def get(self, project_id: UUID):
         """One project."""
-        return services.get_project(get_session(), project_context(project_id, "view_project"))
+        return services.read_project(get_session(), project_context(project_id, "view_project"))
 
     @blp.arguments(ProjectUpdateSchema)
     @blp.response(200, ProjectSchema)

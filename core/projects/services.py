@@ -6,11 +6,11 @@ import secrets
 import uuid
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Row, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from core.auth.models import ApiKey, User
-from core.context import Context, hash_api_key
+from core.context import Context, hash_api_key, project_row
 from core.db import get_scoped, scoped, utcnow
 from core.errors import Conflict, Forbidden, Invalid, NotFound
 from core.plugins import ROLES
@@ -36,7 +36,24 @@ def list_projects(user_id: uuid.UUID):
     )
 
 
+PROJECT_COLUMNS = select(*Project.__table__.c).where(
+    Project.__table__.c.id == bindparam("project_id")
+)
+
+
+def read_project(session: Session, ctx: Context) -> Row:
+    """The project's columns to show: those :func:`~core.context.project_context` already read,
+    else one Core query. To change or delete the project, use :func:`get_project`."""
+    row = project_row(session, ctx.project_id)
+    if row is None:
+        row = session.execute(PROJECT_COLUMNS, {"project_id": ctx.project_id}).first()
+    if row is None:
+        raise NotFound(f"Project {ctx.project_id} not found")
+    return row
+
+
 def get_project(session: Session, ctx: Context) -> Project:
+    """The project entity, to change or delete it."""
     project = session.get(Project, ctx.project_id)
     if project is None:
         raise NotFound(f"Project {ctx.project_id} not found")
