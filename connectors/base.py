@@ -86,6 +86,8 @@ class ProviderError(Exception):
     """The provider refused or failed a call. ``retryable`` errors may succeed later.
 
     ``retry_after`` is the wait in seconds the provider asked for (HTTP 429), if any.
+    ``outcome_unknown``: the request may have reached the provider (the answer was lost), so
+    repeating a send could deliver it twice.
     """
 
     def __init__(
@@ -96,6 +98,7 @@ class ProviderError(Exception):
         code: str | None = None,
         retryable: bool = False,
         retry_after: float | None = None,
+        outcome_unknown: bool = False,
     ):
         super().__init__(message)
         self.message = message
@@ -103,6 +106,7 @@ class ProviderError(Exception):
         self.code = code
         self.retryable = retryable
         self.retry_after = retry_after
+        self.outcome_unknown = outcome_unknown
 
     def __str__(self) -> str:
         prefix = f"{self.status} " if self.status else ""
@@ -222,8 +226,12 @@ class Connector(ABC):
         """Normalized events of a verified delivery; ``MalformedWebhook`` when unreadable."""
 
     # outbound -----------------------------------------------------------------------------
-    def send_message(self, recipient: Mapping[str, Any], text: str) -> SentMessage:
-        """Send a text; the provider's message id comes back, or ``ProviderError``."""
+    def send_message(
+        self, recipient: Mapping[str, Any], text: str, reference: str | None = None
+    ) -> SentMessage:
+        """Send a text; the provider's message id comes back, or ``ProviderError``. A provider
+        that echoes a caller's ``reference`` (our message id) in its status callbacks should
+        pass it on: a message whose send outcome was lost is then reconciled by the callback."""
         raise ProviderError(
             f"{self.provider} integrations cannot send messages", code="NOT_SUPPORTED"
         )
@@ -251,14 +259,22 @@ class Connector(ABC):
             self._client = None
 
     def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
-        """One HTTP call; network failures and 5xx/429 are retryable ``ProviderError``."""
+        """One HTTP call; network failures and 5xx/429 are retryable ``ProviderError``. A
+        failure after the request went out (no answer, connection dropped) is also
+        ``outcome_unknown``: the provider may have acted on it."""
         try:
             response = self.client.request(method, url, **kwargs)
-        except httpx.TimeoutException:
-            raise ProviderError(f"{self.provider} did not answer in time", retryable=True) from None
-        except httpx.HTTPError as error:
+        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as error:
             raise ProviderError(
                 f"{self.provider} is unreachable: {error}", retryable=True
+            ) from None
+        except httpx.TimeoutException:
+            raise ProviderError(
+                f"{self.provider} did not answer in time", retryable=True, outcome_unknown=True
+            ) from None
+        except httpx.HTTPError as error:
+            raise ProviderError(
+                f"{self.provider} dropped the call: {error}", retryable=True, outcome_unknown=True
             ) from None
         if response.status_code >= 400:
             raise self.error_from_response(response)

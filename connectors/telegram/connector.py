@@ -97,7 +97,10 @@ class TelegramConnector(Connector):
         base = self.settings.get("NEBULO_TELEGRAM_BASE_URL").rstrip("/")
         return f"{base}/bot{self.config['bot_token']}/{method}"
 
-    def send_message(self, recipient: Mapping[str, Any], text: str) -> SentMessage:
+    def send_message(
+        self, recipient: Mapping[str, Any], text: str, reference: str | None = None
+    ) -> SentMessage:
+        """sendMessage; the Bot API has no field that would echo ``reference`` back."""
         chat_id = recipient.get("chat_id")
         if not chat_id:
             raise ProviderError("Telegram needs the recipient's chat_id", code="NO_RECIPIENT")

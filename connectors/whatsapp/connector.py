@@ -140,6 +140,7 @@ class WhatsAppConnector(Connector):
                         "provider_message_id": str(status["id"]),
                         "status": status["status"],
                         "error": error,
+                        "reference": status.get("biz_opaque_callback_data"),
                     },
                 )
             )
@@ -152,7 +153,11 @@ class WhatsAppConnector(Connector):
     def _auth(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.config['access_token']}"}
 
-    def send_message(self, recipient: Mapping[str, Any], text: str) -> SentMessage:
+    def send_message(
+        self, recipient: Mapping[str, Any], text: str, reference: str | None = None
+    ) -> SentMessage:
+        """POST /{phone-number-id}/messages; ``reference`` travels as
+        ``biz_opaque_callback_data``, which the Cloud API repeats in every status callback."""
         phone = str(recipient.get("phone") or "").replace(" ", "")
         if not PHONE.match(phone):
             raise ProviderError("WhatsApp needs the recipient's phone number", code="NO_RECIPIENT")
@@ -163,6 +168,8 @@ class WhatsAppConnector(Connector):
             "type": "text",
             "text": {"preview_url": False, "body": text},
         }
+        if reference:
+            payload["biz_opaque_callback_data"] = reference
         url = self.api_url(f"{self.config['phone_number_id']}/messages")
         body = self.request("POST", url, json=payload, headers=self._auth()).json()
         try:

@@ -38,9 +38,9 @@ def process_deliveries(run: JobRun, project_id: str, integration_id: str) -> dic
 
 
 def deliver_message(run: JobRun, project_id: str, message_id: str) -> dict[str, Any]:
-    """Send one queued message. Idempotent: a message the provider accepted is never re-sent,
-    because its provider id is committed before anything else happens. When the last attempt
-    fails for any reason the message ends ``failed`` with the error."""
+    """Send one queued message, at most once: ``sending`` is committed before the provider
+    call and the provider's id right after it, so a retry never repeats an accepted send (see
+    ``services.claim_for_sending``). When the last attempt fails the message ends ``failed``."""
     ctx = services.system_context(project_id)
     try:
         return _deliver(run, ctx, uuid.UUID(message_id))
@@ -53,7 +53,7 @@ def deliver_message(run: JobRun, project_id: str, message_id: str) -> dict[str, 
 
 def _deliver(run: JobRun, ctx: Any, message_id: uuid.UUID) -> dict[str, Any]:
     with run.session() as session:
-        message = services.message_to_send(session, ctx, message_id)
+        message = services.claim_for_sending(session, ctx, message_id)
         if message is None:
             return {"status": "already handled"}
         integration = (
@@ -68,9 +68,15 @@ def _deliver(run: JobRun, ctx: Any, message_id: uuid.UUID) -> dict[str, Any]:
         recipient, content = dict(message.recipient), message.content
     try:
         sent = call_with_rate_limit(
-            lambda: connector.send_message(recipient, content), attempts=3, max_wait=30
+            lambda: connector.send_message(recipient, content, reference=str(message_id)),
+            attempts=3,
+            max_wait=30,
         )
     except ProviderError as error:
+        if error.outcome_unknown:
+            with run.session() as session:
+                services.mark_outcome_unknown(session, ctx, message_id, str(error))
+            return {"status": "failed", "error": str(error)}
         if error.retryable:
             with run.session() as session:
                 services.mark_failed(session, ctx, message_id, str(error), final=False)

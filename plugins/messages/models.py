@@ -15,8 +15,8 @@ INTEGRATION_STATUSES = ("connected", "error")
 HUMAN_HANDOFF = ("instead", "also")
 """A negative or urgent inbound message is flagged for a human instead of, or as well as,
 the bot's answer."""
-OUTBOUND_STATUSES = ("queued", "sent", "delivered", "read", "failed")
-STATUS_RANK = {"queued": 0, "sent": 1, "delivered": 2, "read": 3}
+OUTBOUND_STATUSES = ("queued", "sending", "sent", "delivered", "read", "failed")
+STATUS_RANK = {"queued": 0, "sending": 0, "sent": 1, "delivered": 2, "read": 3}
 DELIVERY_STATES = ("received", "processed", "failed")
 
 
@@ -59,9 +59,11 @@ class InboundDelivery(IdMixin, ProjectScoped, Base):
 
 
 class Message(IdMixin, ProjectScoped, Base):
-    """One message in or out of a channel. Outbound ones move queued -> sent -> delivered -> read
-    or end failed with the provider's error; ``provider_message_id`` is set once the provider
-    accepted the message, and a message that has one is never sent again."""
+    """One message in or out of a channel. Outbound ones move queued -> sending -> sent ->
+    delivered -> read or end failed with the provider's error; ``provider_message_id`` is set
+    once the provider accepted the message, and a message that has one is never sent again.
+    ``sending`` is committed just before the provider call, so a worker that dies during the
+    call leaves a mark that stops a retry from sending the message twice."""
 
     __tablename__ = "messages"
     __table_args__ = (

@@ -485,15 +485,21 @@ def record_inbound(
 def apply_delivery_status(
     session: Session, ctx: Context, integration: Integration, data: Mapping[str, Any]
 ) -> None:
-    """Move an outbound message forward (sent < delivered < read) or fail it; never backwards."""
+    """Move an outbound message forward (sent < delivered < read) or fail it; never backwards.
+    A callback that names our message (``reference``) but whose provider id we never recorded
+    (the sending worker died after the provider accepted) reconciles that message first."""
     message = session.scalar(
         scoped(Message, ctx.project_id).where(
             Message.provider == integration.provider,
             Message.provider_message_id == data["provider_message_id"],
         )
-    )
+    ) or _unconfirmed_message(session, ctx, integration, data.get("reference"))
     if message is None or message.direction != "outbound":
         return
+    if message.provider_message_id is None:
+        message.provider_message_id = data["provider_message_id"]
+        message.status, message.error = "sent", None
+        message.sent_at = message.sent_at or utcnow()
     status, now = data["status"], utcnow()
     if status == "failed":
         message.status, message.error = (
@@ -509,6 +515,23 @@ def apply_delivery_status(
     if status == "read":
         message.delivered_at = message.delivered_at or now
         message.read_at = now
+
+
+def _unconfirmed_message(
+    session: Session, ctx: Context, integration: Integration, reference: str | None
+) -> Message | None:
+    """Our outbound message named by a callback's reference, if the provider id is missing."""
+    try:
+        message_id = uuid.UUID(str(reference))
+    except ValueError:
+        return None
+    return session.scalar(
+        scoped(Message, ctx.project_id).where(
+            Message.id == message_id,
+            Message.provider == integration.provider,
+            Message.provider_message_id.is_(None),
+        )
+    )
 
 
 # ---- messages ------------------------------------------------------------------------------
@@ -623,12 +646,34 @@ def queue_for_sending(session: Session, message: Message) -> uuid.UUID:
     return message.job_id
 
 
-def message_to_send(session: Session, ctx: Context, message_id: uuid.UUID) -> Message | None:
-    """The message if it still needs sending: queued and not yet accepted by the provider."""
+UNKNOWN_SEND_OUTCOME = (
+    "whether the provider accepted the message is unknown, so it was not sent again (that "
+    "could deliver it twice); send it again if the recipient did not get it"
+)
+WORKER_DIED_MID_SEND = "The worker stopped while the provider was being called"
+
+
+def claim_for_sending(session: Session, ctx: Context, message_id: uuid.UUID) -> Message | None:
+    """The message marked ``sending`` (the caller commits before calling the provider), or
+    None when there is nothing to send. A message found ``sending`` was being sent by a worker
+    that died mid-call: it ends failed with an explanation rather than risk a second copy (a
+    WhatsApp status callback carrying its id still reconciles it, see apply_delivery_status)."""
     message = get_scoped(session, Message, ctx.project_id, message_id, what="Message")
-    if message.provider_message_id is not None or message.status != "queued":
+    if message.provider_message_id is not None or message.status not in ("queued", "sending"):
         return None
+    if message.status == "sending":
+        mark_outcome_unknown(session, ctx, message_id, WORKER_DIED_MID_SEND)
+        return None
+    message.status = "sending"
     return message
+
+
+def mark_outcome_unknown(session: Session, ctx: Context, message_id: uuid.UUID, cause: str) -> None:
+    """End a message whose send may or may not have reached the provider: failed, never
+    re-sent, with the cause; a later status callback naming it can still reconcile it."""
+    message = get_scoped(session, Message, ctx.project_id, message_id, what="Message")
+    if message.provider_message_id is None:
+        message.status, message.error = "failed", f"{cause}: {UNKNOWN_SEND_OUTCOME}"[:2000]
 
 
 def mark_sent(
@@ -654,7 +699,7 @@ def mark_failed(
     message = get_scoped(session, Message, ctx.project_id, message_id, what="Message")
     if message.provider_message_id is not None:
         return
-    message.error = error[:2000]
+    message.status, message.error = "queued", error[:2000]
     if final:
         message.status = "failed"
         integration = (

@@ -33,6 +33,10 @@ class Answer:
     headers: dict[str, str] = field(default_factory=dict)
 
 
+DROPPED = Answer(0, None)
+"""Scripted to take a request and close the connection without answering."""
+
+
 class FakeServer:
     """Base of the fakes: routes requests to :meth:`handle` unless an answer is scripted."""
 
@@ -58,6 +62,9 @@ class FakeServer:
                     answer = fake.scripted.pop(0) if fake.scripted else None
                 if answer is None:
                     answer = fake.handle(recorded)
+                if answer is DROPPED:
+                    self.close_connection = True
+                    return
                 payload = json.dumps(answer.body).encode()
                 self.send_response(answer.status)
                 self.send_header("Content-Type", "application/json")
@@ -87,6 +94,10 @@ class FakeServer:
 
     def script(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
         self.scripted.append(Answer(status, body, headers or {}))
+
+    def drop_next_answer(self) -> None:
+        """The next request is received (and recorded) but its answer is lost."""
+        self.scripted.append(DROPPED)
 
     def handle(self, request: Recorded) -> Answer:
         raise NotImplementedError

@@ -116,6 +116,7 @@ def test_status_callbacks_become_delivery_statuses_with_the_error():
         "provider_message_id": "wamid.OUT1",
         "status": "delivered",
         "error": None,
+        "reference": None,
     }
     assert events[1].data["error"] == "131026: Message undeliverable"
 
@@ -151,6 +152,31 @@ def test_send_posts_a_text_message_to_the_graph_api(fake_whatsapp: FakeWhatsApp)
     }
 
 
+def test_a_reference_travels_as_opaque_callback_data_and_returns_in_statuses(
+    fake_whatsapp: FakeWhatsApp,
+):
+    connector(fake_whatsapp).send_message({"phone": "+1234567890"}, "hi", reference="msg-1")
+    assert fake_whatsapp.requests[0].body["biz_opaque_callback_data"] == "msg-1"
+    status = {"id": "wamid.X", "status": "delivered", "biz_opaque_callback_data": "msg-1"}
+    body = json.dumps(
+        {
+            "object": "whatsapp_business_account",
+            "entry": [
+                {"id": "1", "changes": [{"field": "messages", "value": {"statuses": [status]}}]}
+            ],
+        }
+    ).encode()
+    [event] = connector().parse_webhook({}, body).events
+    assert event.data["reference"] == "msg-1" and event.data["provider_message_id"] == "wamid.X"
+
+
+def test_a_lost_answer_leaves_the_outcome_unknown(fake_whatsapp: FakeWhatsApp):
+    fake_whatsapp.drop_next_answer()
+    with pytest.raises(ProviderError) as raised:
+        connector(fake_whatsapp).send_message({"phone": "+1234567890"}, "hi")
+    assert raised.value.outcome_unknown and len(fake_whatsapp.requests) == 1
+
+
 def test_graph_api_errors_keep_the_provider_message(fake_whatsapp: FakeWhatsApp):
     fake_whatsapp.script(
         400, FakeWhatsApp.error("(#131030) Recipient phone number not in allowed list", 131030)
@@ -182,4 +208,4 @@ def test_health_and_unreachable_provider(fake_whatsapp: FakeWhatsApp):
     )
     with pytest.raises(ProviderError) as raised:
         gone.send_message({"phone": "+1234567890"}, "hi")
-    assert raised.value.retryable
+    assert raised.value.retryable and not raised.value.outcome_unknown

@@ -173,7 +173,9 @@ def whatsapp_inbound(text: str, message_id: str = "wamid.IN1", phone: str = "141
     return _whatsapp(value)
 
 
-def whatsapp_status(message_id: str, status: str, errors: list | None = None) -> bytes:
+def whatsapp_status(
+    message_id: str, status: str, errors: list | None = None, reference: str | None = None
+) -> bytes:
     entry: dict[str, Any] = {
         "id": message_id,
         "status": status,
@@ -182,6 +184,8 @@ def whatsapp_status(message_id: str, status: str, errors: list | None = None) ->
     }
     if errors:
         entry["errors"] = errors
+    if reference:
+        entry["biz_opaque_callback_data"] = reference
     return _whatsapp({"messaging_product": "whatsapp", "statuses": [entry]})
 
 

@@ -12,6 +12,8 @@ from tests.plugins.messages.conftest import (
     shopify_order,
     telegram_headers,
     telegram_update,
+    whatsapp_headers,
+    whatsapp_status,
 )
 
 
@@ -172,6 +174,53 @@ def test_a_message_the_provider_accepted_is_never_sent_again(shop, fakes):
     final = message(shop, message_id)
     assert final["status"] == "sent" and final["provider_message_id"] == "wamid.ACCEPTED"
     assert fakes["whatsapp"].requests == []
+
+
+def _claimed_by_a_worker_that_died_mid_call(shop, message_id):
+    with shop.app.app_context(), shop.app.extensions["nebulo"].db.session_scope() as session:
+        assert services.claim_for_sending(session, services.system_context(shop.pid), message_id)
+
+
+def test_a_worker_killed_during_the_provider_call_does_not_send_twice(shop, fakes):
+    integration = shop.connect("whatsapp")
+    message_id = _queued_message(shop)
+    _claimed_by_a_worker_that_died_mid_call(shop, message_id)
+    _job_left_by_a_dead_worker(shop, message_id)
+    ended = message(shop, message_id)
+    assert ended["status"] == "failed" and "worker stopped" in ended["error"]
+    assert "not sent again" in ended["error"] and fakes["whatsapp"].requests == []
+    # The provider had accepted it: its status callback names our message and reconciles it.
+    body = whatsapp_status("wamid.LATE", "delivered", reference=str(message_id))
+    assert shop.post_webhook(integration, body, whatsapp_headers(body)).status_code == 200
+    shop.settle()
+    reconciled = message(shop, message_id)
+    assert reconciled["status"] == "delivered" and reconciled["error"] is None
+    assert reconciled["provider_message_id"] == "wamid.LATE"
+
+
+def test_a_send_whose_answer_is_lost_is_not_retried(shop, fakes):
+    shop.connect("whatsapp")
+    fakes["whatsapp"].drop_next_answer()
+    queued = send(shop)
+    shop.settle()
+    ended = message(shop, queued["id"])
+    assert ended["status"] == "failed" and "not sent again" in ended["error"]
+    assert len(fakes["whatsapp"].requests) == 1
+    assert fakes["whatsapp"].requests[0].body["biz_opaque_callback_data"] == queued["id"]
+    assert shop.get(f"jobs/{queued['job_id']}")["attempts"] == 1
+
+
+def test_a_status_callback_never_adopts_a_sent_message_or_a_bad_reference(shop, fakes):
+    integration = shop.connect("whatsapp")
+    queued = send(shop)
+    shop.settle()
+    body = whatsapp_status("wamid.OTHER", "read", reference=queued["id"])
+    shop.post_webhook(integration, body, whatsapp_headers(body))
+    body = whatsapp_status("wamid.NONE", "read", reference="not-a-uuid")
+    shop.post_webhook(integration, body, whatsapp_headers(body))
+    shop.settle()
+    kept = message(shop, queued["id"])
+    assert kept["status"] == "sent" and kept["provider_message_id"].startswith("wamid.HBgL")
 
 
 def _order_and_conversation(shop):
