@@ -10,6 +10,7 @@ customers, score, write 100,000 risk-history rows, update every customer, raise 
 from __future__ import annotations
 
 import tempfile
+import time
 import uuid
 from pathlib import Path
 
@@ -88,10 +89,10 @@ def _service_rate(pipeline_blob_model: churn.TrainedModel, customers: list[dict]
                         is_active=True,
                     )
                 )
-            with db.session_scope() as session:
-                result, seconds = churn.timed(
-                    lambda: services.predict_customers(session, project_id)
-                )
+            started = time.perf_counter()
+            with db.session_scope() as session:  # the commit is part of the figure
+                result = services.predict_customers(session, project_id)
+            seconds = time.perf_counter() - started
         db.dispose()
     return result["scored"] / seconds
 

@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 import httpx
 from flask import current_app
 from sqlalchemy import Select
+from sqlalchemy import event as orm_event
 from sqlalchemy.orm import Session
 
 from core.context import Context
@@ -37,6 +38,7 @@ if TYPE_CHECKING:
     from core.events import Event
 
 MAX_ERROR_LENGTH = 2000
+ACTIVE_WEBHOOKS_KEY = "nebulo_active_webhooks"
 USER_AGENT = "Nebulo-Webhooks/1"
 
 
@@ -94,6 +96,7 @@ def create_webhook(session: Session, ctx: Context, data: dict[str, Any]) -> Webh
     )
     session.add(webhook)
     session.flush()
+    _forget_active_webhooks(session)
     return webhook
 
 
@@ -115,12 +118,14 @@ def update_webhook(
         changes = {**changes, "url": _validated_url(changes["url"])}
     for name, value in changes.items():
         setattr(webhook, name, value)
+    _forget_active_webhooks(session)
     return webhook
 
 
 def delete_webhook(session: Session, ctx: Context, webhook_id: uuid.UUID) -> None:
     """Delete the webhook and its delivery log; queued deliveries to it are skipped."""
     session.delete(get_webhook(session, ctx, webhook_id))
+    _forget_active_webhooks(session)
 
 
 def list_deliveries(
@@ -136,9 +141,7 @@ def list_deliveries(
 
 def record_deliveries(session: Session, event: Event) -> list[uuid.UUID]:
     """A pending delivery per active webhook wanting ``event``, in the publisher's transaction."""
-    webhooks = session.scalars(
-        scoped(Webhook, event.project_id).where(Webhook.is_active.is_(True))
-    ).all()
+    webhooks = _active_webhooks(session, event.project_id)
     body = {
         "id": str(event.id),
         "event": event.name,
@@ -160,6 +163,23 @@ def record_deliveries(session: Session, event: Event) -> list[uuid.UUID]:
     ]
     session.add_all(deliveries)
     return [delivery.id for delivery in deliveries]
+
+
+def _active_webhooks(session: Session, project_id: uuid.UUID) -> list[Webhook]:
+    """The project's active webhooks, read once per transaction: a batch that publishes
+    thousands of events (say, risk alerts) must not query them once per event."""
+    cache = session.info.setdefault(ACTIVE_WEBHOOKS_KEY, {})
+    if project_id not in cache:
+        cache[project_id] = session.scalars(
+            scoped(Webhook, project_id).where(Webhook.is_active.is_(True))
+        ).all()
+    return cache[project_id]
+
+
+@orm_event.listens_for(Session, "after_transaction_end")
+def _forget_active_webhooks(session: Session, *_transaction: Any) -> None:
+    """Also called by the functions above that change webhooks."""
+    session.info.pop(ACTIVE_WEBHOOKS_KEY, None)
 
 
 def signature(secret: str, body: bytes) -> str:

@@ -7,7 +7,17 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, Float, ForeignKey, Index, LargeBinary, String, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.db import Base, IdMixin, ProjectScoped, utcnow
@@ -50,18 +60,29 @@ class Customer(IdMixin, ProjectScoped, Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-class RiskHistory(IdMixin, ProjectScoped, Base):
-    """One scored prediction of a customer's churn risk."""
+class RiskHistory(ProjectScoped, Base):
+    """One scored prediction of a customer's churn risk.
+
+    An append-only series keyed by insertion order: a batch adds 100,000 points at a time, and
+    an increasing integer key appends to its index where a random UUID would write all over it.
+    The points are only ever read by customer or by project and time, never by key."""
 
     __tablename__ = "customer_risk_history"
-    __table_args__ = (Index("ix_customer_risk_history_customer_time", "customer_id", "timestamp"),)
+    __table_args__ = (
+        Index("ix_customer_risk_history_customer_time", "customer_id", "timestamp"),
+        Index("ix_customer_risk_history_project_time", "project_id", "timestamp"),
+    )
 
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True
+    )
+    project_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
     customer_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
     score: Mapped[float] = mapped_column(Float)
     model_version_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("churn_model_versions.id", ondelete="SET NULL")
     )
-    timestamp: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    timestamp: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class Alert(IdMixin, ProjectScoped, Base):

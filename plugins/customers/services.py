@@ -9,6 +9,7 @@ from __future__ import annotations
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
@@ -18,11 +19,11 @@ import numpy as np
 from flask import current_app
 from marshmallow import ValidationError
 from sklearn.pipeline import Pipeline
-from sqlalchemy import Select, case, func, insert, or_, select, update
+from sqlalchemy import Select, case, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from core.context import Context
-from core.db import get_scoped, scoped, utcnow
+from core.db import Money, get_scoped, insert_rows, money_as_float, scoped, utcnow
 from core.errors import Conflict, Invalid, NotFound
 from plugins.customers import churn
 from plugins.customers.models import Alert, Customer, ModelVersion, RiskHistory
@@ -41,7 +42,11 @@ SORTABLE = {
     "risk_score": Customer.risk_score,
     "created_at": Customer.created_at,
 }
-FEATURE_COLUMNS = tuple(getattr(Customer, name) for name in churn.FEATURES)
+FEATURE_COLUMNS = tuple(
+    money_as_float(column).label(column.key) if isinstance(column.type, Money) else column
+    for column in (getattr(Customer, name) for name in churn.FEATURES)
+)
+"""The model's inputs as read for training and scoring (amounts as floats: see money_as_float)."""
 REQUIRED_COLUMNS = tuple(getattr(Customer, name) for name in churn.REQUIRED_FEATURES)
 SCORING_CHUNK = 5_000
 HISTORY_SHOWN = 100
@@ -414,6 +419,8 @@ SCORED_ROW_PREFIX = (Customer.id, Customer.name, Customer.email, Customer.risk_t
 FEATURES_START = len(SCORED_ROW_PREFIX)
 RISK_HISTORY = RiskHistory.__table__
 CUSTOMERS = Customer.__table__
+ALERTS = Alert.__table__
+ALERT_COLUMNS = ("id", "customer_id", "message", "risk_score")
 
 
 def _score_and_record(
@@ -426,52 +433,70 @@ def _score_and_record(
     """Score ``(id, name, email, previous_tier, *features)`` rows in vectorised chunks; write
     the history, the customers' new score and tier, and an alert for each customer entering
     high risk. Each chunk is one history INSERT (executemany) stamped with the chunk's time and
-    one set-based UPDATE of its customers from those rows: no ORM object, no UPDATE per row."""
+    one set-based UPDATE of its customers from those rows: no ORM object, no UPDATE per row.
+    A second thread scores the next chunks while this one writes (both spend most of their
+    time in C code that releases the GIL: the trees' predictions, the database driver)."""
     pipeline = pipeline_of(session, version)
     high = risk_thresholds()[1]
     outcome = Scored(predicted_at=utcnow())
-    for chunk in _chunks(rows, SCORING_CHUNK):
-        now = outcome.predicted_at = utcnow()
-        scores = churn.score(pipeline, churn.feature_matrix(row[FEATURES_START:] for row in chunk))
-        score_values = scores.tolist()
-        session.execute(
-            insert(RISK_HISTORY).values(
-                project_id=project_id, model_version_id=version.id, timestamp=now
-            ),
-            [
-                {"id": uuid.uuid4(), "customer_id": row[0], "score": score}
-                for row, score in zip(chunk, score_values, strict=True)
-            ],
-        )
-        session.execute(
-            update(CUSTOMERS)
-            .where(
-                CUSTOMERS.c.id == RISK_HISTORY.c.customer_id,
-                RISK_HISTORY.c.project_id == project_id,
-                RISK_HISTORY.c.timestamp == now,
-            )
-            .values(
-                risk_score=RISK_HISTORY.c.score,
-                risk_tier=risk_tier(RISK_HISTORY.c.score),
-                last_updated=now,
-            )
-        )
-        previous_tiers = np.array([row[3] for row in chunk], dtype=object)
-        entering_high = np.flatnonzero((scores >= high) & (previous_tiers != "high")).tolist()
-        _raise_alerts(
-            session,
-            project_id,
-            [(chunk[index], score_values[index]) for index in entering_high],
-            now,
-        )
-        outcome.alerts += len(entering_high)
-        outcome.scored += len(chunk)
-        if progress is not None:
-            progress(
-                min(99, 10 + int(89 * outcome.scored / len(rows))),
-                f"scored {outcome.scored} of {len(rows)} customers",
-            )
+    chunks = list(_chunks(rows, SCORING_CHUNK))
+
+    def score(chunk: list[Any]) -> np.ndarray:
+        return churn.score(pipeline, churn.feature_matrix(row[FEATURES_START:] for row in chunk))
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="nebulo-churn-score") as scorer:
+        for chunk, scores in zip(chunks, scorer.map(score, chunks), strict=True):
+            _record_chunk(session, project_id, version, chunk, scores, high, outcome)
+            if progress is not None:
+                progress(
+                    min(99, 10 + int(89 * outcome.scored / len(rows))),
+                    f"scored {outcome.scored} of {len(rows)} customers",
+                )
     return outcome
+
+
+def _record_chunk(
+    session: Session,
+    project_id: uuid.UUID,
+    version: ModelVersion,
+    chunk: list[Any],
+    scores: np.ndarray,
+    high: float,
+    outcome: Scored,
+) -> None:
+    """One chunk's history rows, customer updates and alerts (see ``_score_and_record``)."""
+    now = outcome.predicted_at = utcnow()
+    score_values = scores.tolist()
+    insert_rows(
+        session,
+        RISK_HISTORY,
+        ("customer_id", "score"),
+        [(row[0], score) for row, score in zip(chunk, score_values, strict=True)],
+        constants={"project_id": project_id, "model_version_id": version.id, "timestamp": now},
+    )
+    session.execute(
+        update(CUSTOMERS)
+        .where(
+            CUSTOMERS.c.id == RISK_HISTORY.c.customer_id,
+            RISK_HISTORY.c.project_id == project_id,
+            RISK_HISTORY.c.timestamp == now,
+        )
+        .values(
+            risk_score=RISK_HISTORY.c.score,
+            risk_tier=risk_tier(RISK_HISTORY.c.score),
+            last_updated=now,
+        )
+    )
+    previous_tiers = np.array([row[3] for row in chunk], dtype=object)
+    entering_high = np.flatnonzero((scores >= high) & (previous_tiers != "high")).tolist()
+    _raise_alerts(
+        session,
+        project_id,
+        [(chunk[index], score_values[index]) for index in entering_high],
+        now,
+    )
+    outcome.alerts += len(entering_high)
+    outcome.scored += len(chunk)
 
 
 def _risk_webhook_exists(session: Session, project_id: uuid.UUID) -> bool:
@@ -502,14 +527,9 @@ def _raise_alerts(
     for (customer_id, name, email, previous_tier, *_features), score in entering_high:
         alert = {
             "id": uuid.uuid4(),
-            "project_id": project_id,
             "customer_id": customer_id,
-            "alert_type": HIGH_RISK_ALERT,
             "message": f"{name} entered high churn risk ({score:.0%})"[:500],
             "risk_score": score,
-            "was_sent": False,
-            "error_message": undeliverable,
-            "created_at": now,
         }
         alerts.append(alert)
         publish(
@@ -527,7 +547,19 @@ def _raise_alerts(
                 "message": alert["message"],
             },
         )
-    session.execute(insert(Alert), alerts)
+    insert_rows(
+        session,
+        ALERTS,
+        ALERT_COLUMNS,
+        [tuple(alert[name] for name in ALERT_COLUMNS) for alert in alerts],
+        constants={
+            "project_id": project_id,
+            "alert_type": HIGH_RISK_ALERT,
+            "was_sent": False,
+            "error_message": undeliverable,
+            "created_at": now,
+        },
+    )
 
 
 def predict_customers(
