@@ -24,15 +24,21 @@ SAVED = "customer_risk_history_saved"
 POINT = "project_id, customer_id, score, model_version_id, timestamp"
 
 
-def _history(id_column: sa.Column, indexes: dict[str, list[str]]) -> None:
-    op.create_table(
-        TABLE,
-        id_column,
+def _point_columns() -> list[sa.Column]:
+    return [
         sa.Column("project_id", sa.Uuid(), nullable=False),
         sa.Column("customer_id", sa.Uuid(), nullable=False),
         sa.Column("score", sa.Float(), nullable=False),
         sa.Column("model_version_id", sa.Uuid(), nullable=True),
         sa.Column("timestamp", core.db.UTCDateTime(timezone=True), nullable=False),
+    ]
+
+
+def _history(id_column: sa.Column, indexes: dict[str, list[str]]) -> None:
+    op.create_table(
+        TABLE,
+        id_column,
+        *_point_columns(),
         sa.ForeignKeyConstraint(
             ["customer_id"],
             ["customers.id"],
@@ -61,11 +67,7 @@ def _save_points() -> None:
     """Copy the points aside and drop the table, so it can be made again under its names."""
     op.create_table(
         SAVED,
-        sa.Column("project_id", sa.Uuid(), nullable=False),
-        sa.Column("customer_id", sa.Uuid(), nullable=False),
-        sa.Column("score", sa.Float(), nullable=False),
-        sa.Column("model_version_id", sa.Uuid(), nullable=True),
-        sa.Column("timestamp", core.db.UTCDateTime(timezone=True), nullable=False),
+        *_point_columns(),
     )
     op.execute(f"INSERT INTO {SAVED} ({POINT}) SELECT {POINT} FROM {TABLE}")
     op.drop_table(TABLE)
