@@ -82,7 +82,9 @@ def serve(host: str, port: int) -> None:
     """Serve the API (threaded, WebSockets included). Use gunicorn in production."""
     from werkzeug.serving import run_simple
 
-    current_app.extensions["nebulo"].jobs.start()
+    from core.jobs import serve_jobs
+
+    serve_jobs(current_app._get_current_object())
     click.echo(f"Nebulo on http://{host}:{port} (docs at http://{host}:{port}/docs)")
     run_simple(host, port, current_app._get_current_object(), threaded=True, use_reloader=False)
 
@@ -99,7 +101,7 @@ def worker(burst: bool, name: str | None) -> None:
     dispatcher = app.extensions["nebulo"].jobs
     if not isinstance(dispatcher, RqDispatcher):
         raise click.ClickException(
-            "REDIS_URL is not set: without Redis, jobs run inside the web process; "
+            "REDIS_URL is not set: without Redis, the web server runs the jobs itself; "
             "set REDIS_URL to run separate workers"
         )
     recovered = recover_expired_jobs(app)

@@ -63,6 +63,7 @@ class Settings:
     disable_plugins: tuple[str, ...] = ()
     max_body_bytes: int = 1024 * 1024
     job_workers: int = 2
+    job_process: bool = True
     job_lease_seconds: int = 300
     job_timeout_seconds: int = 3600
     webhook_timeout_seconds: float = 10.0
@@ -128,6 +129,7 @@ ENVIRONMENT_VARIABLES: dict[str, tuple[str, Callable[[str], Any]]] = {
     "NEBULO_DISABLE_PLUGINS": ("disable_plugins", parse_list),
     "NEBULO_MAX_BODY_BYTES": ("max_body_bytes", int),
     "NEBULO_JOB_WORKERS": ("job_workers", int),
+    "NEBULO_JOB_PROCESS": ("job_process", parse_bool),
     "NEBULO_JOB_LEASE_SECONDS": ("job_lease_seconds", int),
     "NEBULO_JOB_TIMEOUT_SECONDS": ("job_timeout_seconds", int),
     "NEBULO_WEBHOOK_TIMEOUT_SECONDS": ("webhook_timeout_seconds", float),

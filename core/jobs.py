@@ -2,7 +2,8 @@
 
 The ``jobs`` table is the source of truth for a job's status, progress, result and error;
 the queues only carry job ids. With ``REDIS_URL`` the ids go to an rq queue that any number
-of ``nebulo worker`` processes consume; without it an in-process thread pool runs them.
+of ``nebulo worker`` processes consume; without it a thread pool runs them, in a child process
+of the web server (:class:`ChildProcessDispatcher`) or in the process that enqueued them.
 Either way a worker calls :func:`run_job`, which claims the row atomically (a job dispatched
 twice runs once), keeps a lease on it while the function runs, and records the outcome.
 A worker that dies mid-job leaves a row whose lease expires: :func:`recover_expired_jobs`
@@ -12,10 +13,14 @@ A worker that dies mid-job leaves a row whose lease expires: :func:`recover_expi
 from __future__ import annotations
 
 import atexit
+import dataclasses
 import heapq
 import itertools
 import json
 import logging
+import multiprocessing
+import os
+import queue
 import threading
 import time
 import uuid
@@ -29,8 +34,9 @@ import redis
 import rq
 from flask import Flask, current_app
 from rq.timeouts import TimerDeathPenalty
-from sqlalchemy import JSON, ForeignKey, String, Text, select, update
+from sqlalchemy import JSON, ForeignKey, String, Text, func, select, update
 from sqlalchemy import event as orm_event
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Mapped, Session, SessionTransaction, mapped_column
 
 from core.db import Base, utcnow
@@ -501,6 +507,102 @@ class EmbeddedDispatcher:
         for thread in self._threads:
             thread.join(max(0.0, deadline - time.monotonic()))
         atexit.unregister(self.stop)
+
+
+class ChildProcessDispatcher:
+    """Embedded mode under a web server: an :class:`EmbeddedDispatcher` in a child process.
+
+    A job's Python code and the requests' would otherwise share one GIL, so a burst of
+    background work (processing webhooks, training) slows every request down while the
+    machine's other cores sit idle. The web process only forwards job ids; the child (spawned,
+    not forked from a threaded server) builds its own app from the same settings, runs the jobs
+    with ``job_workers`` threads and does the maintenance. It ends with its parent.
+    """
+
+    def __init__(self, app: Flask):
+        self.app = app
+        self._lock = threading.Lock()
+        self._process: multiprocessing.process.BaseProcess | None = None
+        self._queue: Any = None
+
+    def start(self) -> None:
+        with self._lock:
+            if self._process is not None and self._process.is_alive():
+                return
+            context = multiprocessing.get_context("spawn")
+            settings = self.app.extensions["nebulo"].settings
+            settings = dataclasses.replace(settings, environ=dict(settings.environ))
+            self._queue = context.Queue()
+            self._process = context.Process(
+                target=_run_child_jobs,
+                args=(settings, self._queue, os.getpid()),
+                name="nebulo-jobs",
+                daemon=True,
+            )
+            self._process.start()
+            atexit.register(self.stop)
+
+    def dispatch(self, job_id: uuid.UUID, delay: float = 0.0) -> None:
+        self.start()
+        self._queue.put((str(job_id), delay))
+
+    def wait(self, timeout: float) -> None:
+        """Until no job row is queued or running (the child's state is in the database)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            with self.app.extensions["nebulo"].db.session_scope() as session:
+                unfinished = session.scalar(
+                    select(func.count()).where(Job.status.in_(("queued", "running")))
+                )
+            if not unfinished:
+                return
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{unfinished} job(s) unfinished after {timeout:g} s")
+            time.sleep(0.05)
+
+    def stop(self, timeout: float = 5.0) -> None:
+        with self._lock:
+            process, self._process = self._process, None
+            if process is None:
+                return
+            if process.is_alive():
+                self._queue.put(None)
+                process.join(timeout)
+            if process.is_alive():
+                process.terminate()
+                process.join(timeout)
+            atexit.unregister(self.stop)
+
+
+def _run_child_jobs(settings: Any, ids: Any, parent_pid: int) -> None:
+    """The child's main: an app of its own and a thread pool fed with the parent's job ids."""
+    from core.app import create_app
+
+    app = create_app(settings)
+    pool = EmbeddedDispatcher(app, settings.job_workers)
+    pool.start()
+    while os.getppid() == parent_pid:
+        try:
+            item = ids.get(timeout=1.0)
+        except queue.Empty:
+            continue
+        if item is None:
+            break
+        job_id, delay = item
+        pool.dispatch(uuid.UUID(job_id), delay)
+    pool.stop()
+
+
+def serve_jobs(app: Flask) -> None:
+    """What the web entry points call (``nebulo serve``, ``wsgi.py``): start the workers that
+    run this server's jobs. Embedded, they go to a child process (``NEBULO_JOB_PROCESS``) when
+    the database is a file a second process can open; with Redis, ``nebulo worker`` runs them."""
+    state = app.extensions["nebulo"]
+    settings = state.settings
+    in_memory = make_url(settings.database_url).database in (None, "", ":memory:")
+    if isinstance(state.jobs, EmbeddedDispatcher) and settings.job_process and not in_memory:
+        state.jobs = ChildProcessDispatcher(app)
+    state.jobs.start()
 
 
 class RqDispatcher:

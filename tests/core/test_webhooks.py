@@ -6,6 +6,7 @@ import dataclasses
 import hashlib
 import hmac
 import json
+import os
 import socket
 import threading
 import uuid
@@ -14,7 +15,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from core.events import publish
-from core.jobs import wait_for_jobs
+from core.jobs import ChildProcessDispatcher, serve_jobs, wait_for_jobs
 from core.plugins import job_name
 from core.webhooks.services import check_public_url, deliver_webhook
 from tests.core.helpers import assert_error
@@ -368,3 +369,22 @@ def test_a_saved_private_url_is_not_delivered_to_by_a_strict_app(app, make_app, 
 def test_public_addresses_pass_the_check():
     check_public_url("http://93.184.216.34/hook")
     check_public_url("https://[2606:2800:220:1:248:1893:25c8:1946]/hook")
+
+
+def test_a_web_servers_jobs_run_in_a_child_process(make_app, owner, project, receive):
+    web = make_app(redis_url=None)
+    serve_jobs(web)
+    dispatcher = web.extensions["nebulo"].jobs
+    assert isinstance(dispatcher, ChildProcessDispatcher)
+    try:
+        receiver = receive(200)
+        create_webhook(web.test_client(), owner, project, url=receiver.url, secret=SECRET)
+        publish_committed(web, "order.created", project, {"order_id": "A-1"})
+        wait_for_jobs(web, timeout=60)
+        [(_headers, raw)] = receiver.requests
+        assert json.loads(raw)["payload"] == {"order_id": "A-1"}
+        child = dispatcher._process
+        assert child is not None and child.is_alive() and child.pid != os.getpid()
+    finally:
+        dispatcher.stop()
+    assert not child.is_alive()

@@ -123,3 +123,36 @@ def test_tools_answer_from_the_same_services(app, demo_ctx):
             get_order(customer_ctx, "1042")
         assert search_orders(customer_ctx)["count"] == 0
         assert get_order.permission == "view_order" and "1042" in " ".join(get_order.examples)
+
+
+def test_csv_import_rejects_only_the_orders_whose_customer_is_refused(app, store, tmp_path):
+    store.client.post(
+        f"/api/v1/customers/{store.project['id']}",
+        json={"name": "Known Ann", "email": "ann@example.com", "phone": "+14155550100"},
+        headers=store.owner,
+    )
+    path = tmp_path / "orders.csv"
+    path.write_text(
+        HEADER
+        + "B-1,shop,2025-02-01T10:00:00Z,paid,Ann,ANN@example.com,,USD,Tea,,1,3.50\n"
+        + "B-2,shop,2025-02-02T10:00:00Z,paid,Eve,,call me maybe,USD,Tea,,1,3.50\n"
+        + "B-2,shop,2025-02-02T10:00:00Z,paid,Eve,,call me maybe,USD,Cake,,1,4.00\n"
+        + "B-3,shop,2025-02-03T10:00:00Z,paid,Fay,fay@example.com,+14155550111,USD,Tea,,2,3.50\n"
+    )
+    result = app.test_cli_runner().invoke(
+        args=["orders", "import", str(path), "--project", store.project["id"]]
+    )
+    assert result.exit_code == 0, result.output
+    assert "imported 2 orders (2 items); 2 lines rejected" in result.output
+    assert "line 3: " in result.output and "phone" in result.output.split("line 3: ")[1]
+    orders = store.client.get(
+        f"{store.orders}?sort_by=date&order=asc", headers=store.owner
+    ).get_json()
+    assert [o["external_id"] for o in orders] == ["B-1", "B-3"]
+    customers = store.client.get(
+        f"/api/v1/customers/{store.project['id']}?sort_by=name", headers=store.owner
+    ).get_json()
+    by_email = {c["email"]: c for c in customers}
+    assert set(by_email) == {"ann@example.com", "fay@example.com"}
+    assert orders[0]["customer_id"] == by_email["ann@example.com"]["id"]
+    assert by_email["fay@example.com"]["phone"] == "+14155550111"
