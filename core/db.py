@@ -42,6 +42,7 @@ from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import TypeDecorator, Uuid
 
 from core.errors import NotFound
+from core.sqlite_writers import connection_factory
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -243,14 +244,20 @@ class Database:
         self.engine.dispose()
 
 
+SQLITE_TIMEOUT = 30.0
+"""Seconds a SQLite writer waits for its turn before 'database is locked'."""
+
+
 def make_engine(url: str) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
+        connect_args: dict[str, Any] = {"check_same_thread": False, "timeout": SQLITE_TIMEOUT}
         if parsed.database and parsed.database != ":memory:":
             from pathlib import Path
 
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+            connect_args["factory"] = connection_factory(parsed.database, SQLITE_TIMEOUT)
+        engine = create_engine(url, connect_args=connect_args)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     if parsed.get_backend_name() == "postgresql" and parsed.get_driver_name() in ("", "psycopg2"):

@@ -12,6 +12,7 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from marshmallow import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -22,6 +23,7 @@ from plugins.customers import services as customer_services
 from plugins.customers.models import Customer
 from plugins.orders import services as order_services
 from plugins.orders.models import ALLOWED_TRANSITIONS, Order
+from plugins.orders.schemas import parse_currency
 
 
 def _moment(value: Any) -> datetime | None:
@@ -34,10 +36,22 @@ def _moment(value: Any) -> datetime | None:
 
 
 def _price(value: Any) -> Decimal:
+    """A provider's price; one that is not a non-negative number fails the delivery (shown on
+    it) rather than being stored as some other amount."""
     try:
-        return Decimal(str(value))
+        price = Decimal(str(value))
     except InvalidOperation:
-        return Decimal("0")
+        price = Decimal("NaN")
+    if not price.is_finite() or price < 0:
+        raise Invalid(f"price {value!r} is not a non-negative number")
+    return price
+
+
+def _currency(value: Any) -> str:
+    try:
+        return parse_currency(str(value or "USD"))
+    except ValidationError as error:
+        raise Invalid(f"currency: {error.messages[0]}") from None
 
 
 def find_customer(session: Session, ctx: Context, customer_id: uuid.UUID) -> Customer | None:
@@ -101,7 +115,7 @@ def upsert_external_order(
         "provider": provider,
         "external_id": data["external_id"],
         "status": data["status"],
-        "currency": (data.get("currency") or "USD")[:3].upper(),
+        "currency": _currency(data.get("currency")),
         "order_date": _moment(data.get("order_date")),
         "items": [
             {

@@ -1,7 +1,12 @@
+import dataclasses
 import json
 
 import pytest
+from sqlalchemy import select
 
+from core.jobs import Job
+from core.plugins import job_name
+from plugins.messages import jobs
 from tests.plugins.messages.conftest import (
     shopify_headers,
     shopify_order,
@@ -189,3 +194,43 @@ def test_webhooks_are_public_in_the_openapi_document(shop):
     spec = shop.client.get("/openapi.json").get_json()
     operation = spec["paths"]["/api/v1/webhooks/{provider}/{integration_id}"]["post"]
     assert operation["security"] == []
+
+
+@pytest.fixture
+def quick_processing_retries(shop):
+    """The processing job retried after 0.1 s instead of seconds to minutes; restored after."""
+    registry = shop.app.extensions["nebulo"].registry.jobs
+    name = job_name(jobs.process_deliveries)
+    original = registry[name]
+    registry[name] = dataclasses.replace(original, backoff=(0.1,))
+    yield
+    registry[name] = original
+
+
+def test_failed_processing_is_retried_shown_and_spares_the_other_deliveries(
+    shop, quick_processing_retries
+):
+    integration = shop.connect("shopify")
+    bad = json.dumps(shopify_order(2001, currency="ABC")).encode()
+    free = [{"title": "Gift", "sku": None, "quantity": 1, "price": "free"}]
+    unpriced = json.dumps(shopify_order(2003, line_items=free)).encode()
+    good = json.dumps(shopify_order(2002)).encode()
+    for body, webhook_id in ((bad, "wh-bad"), (unpriced, "wh-free"), (good, "wh-good")):
+        response = shop.post_webhook(
+            integration, body, shopify_headers(body, webhook_id=webhook_id)
+        )
+        assert response.get_json()["status"] == "accepted"
+    shop.settle()
+    assert [order["external_id"] for order in shopify_orders(shop)] == ["2002"]
+    by_id = {delivery["delivery_id"]: delivery for delivery in deliveries(shop, integration)}
+    assert by_id["wh-good"]["status"] == "processed" and by_id["wh-good"]["error"] is None
+    failed = by_id["wh-bad"]
+    assert failed["status"] == "failed" and "ISO 4217" in failed["error"]
+    assert by_id["wh-free"]["status"] == "failed" and "'free'" in by_id["wh-free"]["error"]
+    listed = shop.get(f"integrations/{shop.pid}/{integration['id']}/deliveries", status="failed")
+    assert sorted(delivery["delivery_id"] for delivery in listed) == ["wh-bad", "wh-free"]
+    with shop.app.extensions["nebulo"].db.session_scope() as session:
+        attempts = session.scalars(
+            select(Job.attempts).where(Job.name == job_name(jobs.process_deliveries))
+        ).all()
+    assert max(attempts) == jobs.PROCESS_RETRIES + 1
