@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from assistant.tools import ToolContext, tool
+from core.schemas import isoformat_z
 from plugins.customers import services
 from plugins.customers.models import Customer
 
@@ -19,7 +21,7 @@ def _summary(customer: Customer) -> dict[str, Any]:
         "phone": customer.phone,
         "risk_score": customer.risk_score,
         "risk_tier": customer.risk_tier,
-        "last_updated": customer.last_updated.isoformat(),
+        "last_updated": isoformat_z(customer.last_updated),
     }
 
 
@@ -49,6 +51,8 @@ def customer_profile(ctx: ToolContext, customer_id: uuid.UUID) -> dict[str, Any]
             if isinstance(value, uuid.UUID)
             else float(value)
             if isinstance(value, Decimal)
+            else isoformat_z(value)
+            if isinstance(value, datetime)
             else value.isoformat()
             if hasattr(value, "isoformat")
             else value
@@ -57,7 +61,7 @@ def customer_profile(ctx: ToolContext, customer_id: uuid.UUID) -> dict[str, Any]
         if name not in ("project_id", "risk_history")
     } | {
         "risk_history": [
-            {"score": point["score"], "timestamp": point["timestamp"].isoformat()}
+            {"score": point["score"], "timestamp": isoformat_z(point["timestamp"])}
             for point in detail["risk_history"][-10:]
         ]
     }

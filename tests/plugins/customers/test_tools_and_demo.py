@@ -44,6 +44,8 @@ def test_tools_answer_from_stored_predictions(app, trained, client, owner, proje
     assert found["id"] == top["id"]
     profile = tool_context(tools.customer_profile, customer_id=top["id"])
     assert profile["risk_score"] == top["risk_score"] and len(profile["risk_history"]) == 1
+    times = [found["last_updated"], profile["created_at"], profile["risk_history"][0]["timestamp"]]
+    assert all(time.endswith("Z") for time in times)
     explanation = tool_context(tools.explain_risk, customer_id=top["id"], top=3)
     assert len(explanation["top_factors"]) == 3
     assert {"feature", "value", "typical_value", "effect", "direction"} <= set(
