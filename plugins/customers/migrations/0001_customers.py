@@ -4,7 +4,6 @@ Revision ID: 0001_customers
 Revises:
 Create Date: 2026-11-24 14:10:00
 """
-
 from alembic import op
 import sqlalchemy as sa
 import core.db
@@ -43,30 +42,21 @@ def upgrade() -> None:
         sa.Column("id", sa.Uuid(), nullable=False),
         sa.Column("project_id", sa.Uuid(), nullable=False),
         sa.ForeignKeyConstraint(
-            ["project_id"],
-            ["projects.id"],
-            name=op.f("fk_customers_project_id_projects"),
-            ondelete="CASCADE",
+            ["project_id"], ["projects.id"], name=op.f("fk_customers_project_id_projects"), ondelete="CASCADE"
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_customers")),
         sa.UniqueConstraint("project_id", "email", name=op.f("uq_customers_project_id_email")),
         sa.UniqueConstraint(
-            "project_id",
-            "shopify_customer_id",
-            name=op.f("uq_customers_project_id_shopify_customer_id"),
+            "project_id", "shopify_customer_id", name=op.f("uq_customers_project_id_shopify_customer_id")
         ),
-        sa.UniqueConstraint(
-            "project_id", "whatsapp_phone", name=op.f("uq_customers_project_id_whatsapp_phone")
-        ),
+        sa.UniqueConstraint("project_id", "whatsapp_phone", name=op.f("uq_customers_project_id_whatsapp_phone")),
         sa.UniqueConstraint(
             "project_id", "telegram_chat_id", name=op.f("uq_customers_project_id_telegram_chat_id")
         ),
     )
     op.create_index(op.f("ix_customers_project_id"), "customers", ["project_id"], unique=False)
     op.create_index(op.f("ix_customers_phone"), "customers", ["phone"], unique=False)
-    op.create_index(
-        "ix_customers_project_risk", "customers", ["project_id", "risk_score"], unique=False
-    )
+    op.create_index("ix_customers_project_risk", "customers", ["project_id", "risk_score"], unique=False)
 
     op.create_table(
         "churn_model_versions",
@@ -87,15 +77,10 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_churn_model_versions")),
-        sa.UniqueConstraint(
-            "project_id", "version", name=op.f("uq_churn_model_versions_project_id_version")
-        ),
+        sa.UniqueConstraint("project_id", "version", name=op.f("uq_churn_model_versions_project_id_version")),
     )
     op.create_index(
-        op.f("ix_churn_model_versions_project_id"),
-        "churn_model_versions",
-        ["project_id"],
-        unique=False,
+        op.f("ix_churn_model_versions_project_id"), "churn_model_versions", ["project_id"], unique=False
     )
 
     op.create_table(
@@ -127,16 +112,10 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_customer_risk_history")),
     )
     op.create_index(
-        op.f("ix_customer_risk_history_project_id"),
-        "customer_risk_history",
-        ["project_id"],
-        unique=False,
+        op.f("ix_customer_risk_history_project_id"), "customer_risk_history", ["project_id"], unique=False
     )
     op.create_index(
-        op.f("ix_customer_risk_history_timestamp"),
-        "customer_risk_history",
-        ["timestamp"],
-        unique=False,
+        op.f("ix_customer_risk_history_timestamp"), "customer_risk_history", ["timestamp"], unique=False
     )
     op.create_index(
         "ix_customer_risk_history_customer_time",
@@ -170,15 +149,9 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_customer_alerts")),
     )
-    op.create_index(
-        op.f("ix_customer_alerts_customer_id"), "customer_alerts", ["customer_id"], unique=False
-    )
-    op.create_index(
-        op.f("ix_customer_alerts_created_at"), "customer_alerts", ["created_at"], unique=False
-    )
-    op.create_index(
-        op.f("ix_customer_alerts_project_id"), "customer_alerts", ["project_id"], unique=False
-    )
+    op.create_index(op.f("ix_customer_alerts_customer_id"), "customer_alerts", ["customer_id"], unique=False)
+    op.create_index(op.f("ix_customer_alerts_created_at"), "customer_alerts", ["created_at"], unique=False)
+    op.create_index(op.f("ix_customer_alerts_project_id"), "customer_alerts", ["project_id"], unique=False)
 
 
 def downgrade() -> None:
