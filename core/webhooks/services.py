@@ -141,7 +141,7 @@ def list_deliveries(
 
 def record_deliveries(session: Session, event: Event) -> list[uuid.UUID]:
     """A pending delivery per active webhook wanting ``event``, in the publisher's transaction."""
-    webhooks = _active_webhooks(session, event.project_id)
+    webhooks = active_webhooks(session, event.project_id)
     body = {
         "id": str(event.id),
         "event": event.name,
@@ -165,7 +165,7 @@ def record_deliveries(session: Session, event: Event) -> list[uuid.UUID]:
     return [delivery.id for delivery in deliveries]
 
 
-def _active_webhooks(session: Session, project_id: uuid.UUID) -> list[Webhook]:
+def active_webhooks(session: Session, project_id: uuid.UUID) -> list[Webhook]:
     """The project's active webhooks, read once per transaction: a batch that publishes
     thousands of events (say, risk alerts) must not query them once per event."""
     cache = session.info.setdefault(ACTIVE_WEBHOOKS_KEY, {})

@@ -500,10 +500,9 @@ def _record_chunk(
 
 
 def _risk_webhook_exists(session: Session, project_id: uuid.UUID) -> bool:
-    from core.webhooks.models import Webhook
+    from core.webhooks.services import active_webhooks
 
-    webhooks = session.scalars(scoped(Webhook, project_id).where(Webhook.is_active.is_(True)))
-    return any(webhook.wants(RISK_CHANGED) for webhook in webhooks)
+    return any(webhook.wants(RISK_CHANGED) for webhook in active_webhooks(session, project_id))
 
 
 def _raise_alerts(
