@@ -2,6 +2,8 @@ VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# `make run` listens on this port; `PORT=9000 make run` (or `make run PORT=9000`) changes it.
+PORT ?= 8000
 
 .PHONY: install run test bench lint format clean
 
@@ -16,7 +18,7 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/nebulo db upgrade
 	$(BIN)/nebulo demo
-	$(BIN)/nebulo serve --host 127.0.0.1 --port 8000
+	$(BIN)/nebulo serve --host 127.0.0.1 --port $(PORT)
 
 test: $(STAMP)
 	$(BIN)/ruff check .

@@ -1,10 +1,6 @@
-"""WSGI entry point: ``gunicorn 'wsgi:app'``. Configuration comes from the environment."""
+"""WSGI entry point from a checkout: ``gunicorn 'wsgi:app'``; an installed Nebulo uses
+``core.wsgi:app``, the same app."""
 
-from core.app import create_app
-from core.jobs import serve_jobs
+from core.wsgi import app
 
-app = create_app()
-# Without Redis the jobs run beside this server (in a child process unless NEBULO_JOB_PROCESS=0):
-# start them now, so that jobs an earlier process left behind are recovered at once. With
-# Redis it does nothing: `nebulo worker` runs the jobs.
-serve_jobs(app)
+__all__ = ["app"]

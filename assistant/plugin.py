@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from importlib import import_module
 from pathlib import Path
+from typing import Any
 
 from core.hookspecs import hookimpl
 
@@ -46,15 +49,21 @@ def register_blueprints(register):
     register(blp)
 
 
+def _imported_when_built(module: str, name: str) -> Callable[[Any], Any]:
+    """A provider factory that imports its module on first use: google-genai and scikit-learn
+    take seconds to import, and most commands never talk to a model."""
+
+    def build(settings: Any) -> Any:
+        return getattr(import_module(module), name)(settings)
+
+    return build
+
+
 @hookimpl
 def register_llm_providers(register):
-    from assistant.providers.gemini import GeminiProvider
-    from assistant.providers.offline import OfflineProvider
-    from assistant.providers.openai import OpenAIProvider
-
-    register("offline", OfflineProvider)
-    register("gemini", GeminiProvider)
-    register("openai", OpenAIProvider)
+    register("offline", _imported_when_built("assistant.providers.offline", "OfflineProvider"))
+    register("gemini", _imported_when_built("assistant.providers.gemini", "GeminiProvider"))
+    register("openai", _imported_when_built("assistant.providers.openai", "OpenAIProvider"))
 
 
 @hookimpl

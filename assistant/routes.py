@@ -28,6 +28,7 @@ from assistant.schemas import (
 from core.context import Context, current_principal, project_context
 from core.db import close_request_session, get_session
 from core.errors import Invalid, NebuloError, utc_timestamp
+from core.http import any_query_parameters
 from core.limits import rate_limit
 from core.pagination import paginate
 from core.schemas import PageArgs
@@ -56,6 +57,12 @@ def _body_or_query(schema_class) -> dict[str, Any]:
         raise Invalid(
             "Validation failed for: " + ", ".join(sorted(errors)), errors=errors
         ) from None
+
+
+def _query_parameters_doc(schema_class) -> dict[str, Any]:
+    """What :func:`_body_or_query` reads, as optional query parameters of the OpenAPI document
+    (they are optional there: a JSON body may carry them instead)."""
+    return {"parameters": [{"in": "query", "schema": schema_class(partial=True)}]}
 
 
 def _caller(project_id: uuid.UUID, extra: dict[str, Any]) -> Context:
@@ -97,6 +104,7 @@ class Query(MethodView):
 class GenerateReply(MethodView):
     @rate_limit("ai")
     @blp.response(200, ReplySchema)
+    @blp.doc(**_query_parameters_doc(GenerateReplySchema))
     def post(self):
         """Draft a reply to a customer's message about an order (query parameters or JSON)."""
         args = _body_or_query(GenerateReplySchema)
@@ -111,6 +119,7 @@ class GenerateReply(MethodView):
 class AnalyzeSentiment(MethodView):
     @rate_limit("ai")
     @blp.response(200, SentimentSchema)
+    @blp.doc(**_query_parameters_doc(SentimentArgsSchema))
     def post(self):
         """Sentiment, urgency, concerns and recommended tone of a message (query or JSON)."""
         args = _body_or_query(SentimentArgsSchema)
@@ -154,6 +163,7 @@ def _send(ws: Server, frame: dict[str, Any]) -> None:
     ws.send(json.dumps(frame, default=str))
 
 
+@any_query_parameters
 def assistant_chat(ws: Server) -> None:
     """WebSocket chat: send ``{"project_id", "message", "conversation_id"?}``; receive one frame
     per step (``tool_call``, ``tool_result``, ``reply``) then ``done`` with the full result.

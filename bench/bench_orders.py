@@ -1,38 +1,44 @@
 """Orders at scale, on SQLite and PostgreSQL: 1,000,000 stored orders, a filtered list page
-(target < 50 ms median) and stats/summary (< 300 ms median) through the HTTP API, and the CSV
-import path for 100,000 orders (< 30 s). Baselines, measured in the same run: the same list and
-summary done naively with ORM objects loaded into Python, and importing through create_order
-one order at a time (timed on 1,000 orders, scaled to 100,000).
+and stats/summary through the HTTP API, and the CSV import path for 100,000 orders.
 
-``BENCH_ORDERS_PARTS=import python -m bench orders`` measures only the import (still into a
-project holding the million orders); by default (``queries,import``) every figure is printed.
+Baselines, measured in the same run, are what a capable user would write instead: for the list
+page and the summary, one hand-written SQL statement with the same filters over the same
+indexes (on SQLite the summary's is the statement SQLite runs on the covering
+``(project_id, order_date, status, total)`` index); for the import, the same orders, items and
+customers written by plain ``executemany`` INSERTs. Each query figure and its baseline are
+medians of RUNS; each import is one run of each.
+
+``BENCH_ORDERS_PARTS=import`` measures only the import (still into a project holding the stored
+orders); ``BENCH_ORDERS_STORED`` / ``BENCH_ORDERS_IMPORTED`` shrink the sizes while developing.
 """
 
 from __future__ import annotations
 
 import os
-import statistics
 import tempfile
 import time
 import uuid
-from collections import Counter
-from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
 import sqlalchemy as sa
 
-from bench import Figure
+from bench import Figure, Target, median_ms
 
 PARTS = frozenset(os.environ.get("BENCH_ORDERS_PARTS", "queries,import").split(","))
-STORED_ORDERS = 1_000_000
-IMPORTED_ORDERS = 100_000
-NAIVE_IMPORT_SAMPLE = 1_000
-REPEATS = 15
+STORED_ORDERS = int(os.environ.get("BENCH_ORDERS_STORED", "1000000"))
+IMPORTED_ORDERS = int(os.environ.get("BENCH_ORDERS_IMPORTED", "100000"))
+RUNS = 15
+IMPORT_RUNS = 1
 POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 LIST_QUERY = "status=fulfilled&days=30&page=3&page_size=50"
 SECONDS_PER_ORDER = 365 * 86400 / STORED_ORDERS
+LIST_TARGET_MS = 50.0
+SUMMARY_TARGET_MS = 300.0
+SUMMARY_MAX_RATIO = 1.5
+"""The summary is a few rows of JSON: its time is its query's, which must reach the best plan."""
+IMPORT_TARGET_SECONDS = 30.0
 
 STATUS_SQL = (
     "CASE WHEN n % 20 = 0 THEN 'cancelled' WHEN n % 20 = 1 THEN 'refunded' "
@@ -40,36 +46,28 @@ STATUS_SQL = (
 )
 
 
-def _median_ms(action: Callable[[], object], repeats: int = REPEATS) -> float:
-    action()
-    timings = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        action()
-        timings.append((time.perf_counter() - start) * 1000)
-    return statistics.median(timings)
-
-
 ORDER_COLUMNS = """orders (id, project_id, number, provider, status, customer_name, currency, total,
-    order_date, created_at, updated_at)"""
+    refunded, is_test, order_date, created_at, updated_at)"""
 FILL_POSTGRESQL = f"""
 INSERT INTO {ORDER_COLUMNS}
 SELECT gen_random_uuid(), :pid, n, 'pos', {STATUS_SQL}, 'Customer ' || (n % 5000), 'USD',
-       ((n::bigint * 7919) % 20000) / 100.0, now() - n * interval '1 second' * :step, now(), now()
+       ((n::bigint * 7919) % 20000) / 100.0, 0, false,
+       now() - n * interval '1 second' * :step, now(), now()
 FROM generate_series(1, :count) AS n"""
 SQLITE_NOW = "strftime('%Y-%m-%d %H:%M:%S', 'now') || '.000000'"
 FILL_SQLITE = f"""
 WITH RECURSIVE seq(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM seq WHERE n < :count)
 INSERT INTO {ORDER_COLUMNS}
 SELECT lower(hex(randomblob(16))), :pid, n, 'pos', {STATUS_SQL}, 'Customer ' || (n % 5000), 'USD',
-       (n * 7919) % 20000,
+       (n * 7919) % 20000, 0, false,
        strftime('%Y-%m-%d %H:%M:%S', 'now', '-' || CAST(n * :step AS INTEGER) || ' seconds')
        || '.000000', {SQLITE_NOW}, {SQLITE_NOW}
 FROM seq"""
 FILL_ITEMS = """
 INSERT INTO order_items (id, project_id, order_id, position, name, quantity, unit_price,
-                         line_total, created_at)
-SELECT {new_id}, project_id, id, 0, 'Product ' || (number % 50), 1, total, total, created_at
+                         line_total, stock_taken, created_at)
+SELECT {new_id}, project_id, id, 0, 'Product ' || (number % 50), 1, total, total, false,
+       created_at
 FROM orders WHERE project_id = :pid"""
 
 
@@ -92,23 +90,19 @@ def _fill(engine: sa.Engine, project_id: uuid.UUID) -> None:
         connection.execute(sa.text("VACUUM ANALYZE" if postgres else "ANALYZE"))
 
 
-def _recent_orders(order, project_id: uuid.UUID, since) -> sa.Select:
-    """The naive baselines load every order of the period as an ORM object (the whole table
-    of a million would take minutes): filtering, sorting and summing then happen in Python."""
-    return sa.select(order).where(order.project_id == project_id, order.order_date >= since)
-
-
-def _import_rows(count: int) -> list[tuple[int, dict[str, str]]]:
+def _import_rows(count: int, tag: str) -> list[tuple[int, dict[str, str]]]:
+    """CSV rows ``(line, row)`` of ``count`` one-item orders by 2,000 customers; ``tag`` keeps
+    the two imports' orders and customers apart, so each creates its own."""
     return [
         (
             line + 2,
             {
-                "external_id": f"B-{line}",
+                "external_id": f"{tag}-{line}",
                 "provider": "bench",
                 "order_date": f"2025-{1 + line % 12:02d}-{1 + line % 28:02d}T12:00:00Z",
                 "status": "fulfilled",
                 "customer_name": f"Buyer {line % 2000}",
-                "customer_email": f"buyer{line % 2000}@example.com",
+                "customer_email": f"{tag}{line % 2000}@example.com",
                 "product_name": f"Product {line % 50}",
                 "quantity": str(1 + line % 3),
                 "unit_price": f"{1 + line % 90}.99",
@@ -116,6 +110,87 @@ def _import_rows(count: int) -> list[tuple[int, dict[str, str]]]:
         )
         for line in range(count)
     ]
+
+
+def _import_by_hand(session, project_id: uuid.UUID, rows: list[tuple[int, dict[str, str]]]) -> int:
+    """The import's work with plain ``executemany``: parse the rows, look up the provider's
+    imported ids, create the customers, number the orders, insert orders and items."""
+    from core.db import utcnow
+    from plugins.customers.models import Customer
+    from plugins.orders.models import Order, OrderCounter, OrderItem
+
+    now = utcnow()
+    known = set(
+        session.scalars(
+            sa.select(Order.external_id).where(
+                Order.project_id == project_id, Order.provider == "bench"
+            )
+        )
+    )
+    fresh = [row for _line, row in rows if row["external_id"] not in known]
+    emails = {row["customer_email"]: row["customer_name"] for row in fresh}
+    existing = dict(
+        session.execute(
+            sa.select(Customer.email, Customer.id).where(
+                Customer.project_id == project_id, Customer.email.in_(emails)
+            )
+        ).all()
+    )
+    new_customers = [
+        {"id": uuid.uuid4(), "project_id": project_id, "name": name, "email": email}
+        for email, name in emails.items()
+        if email not in existing
+    ]
+    session.execute(sa.insert(Customer.__table__), new_customers)
+    customer_ids = existing | {c["email"]: c["id"] for c in new_customers}
+    first = (
+        session.execute(
+            sa.update(OrderCounter)
+            .where(OrderCounter.project_id == project_id)
+            .values(last_number=OrderCounter.last_number + len(fresh))
+            .returning(OrderCounter.last_number)
+        ).scalar_one()
+        - len(fresh)
+        + 1
+    )
+    orders, items = [], []
+    for number, row in enumerate(fresh, first):
+        order_id, quantity = uuid.uuid4(), int(row["quantity"])
+        unit_price = Decimal(row["unit_price"])
+        orders.append(
+            {
+                "id": order_id,
+                "project_id": project_id,
+                "number": number,
+                "external_id": row["external_id"],
+                "provider": row["provider"],
+                "status": row["status"],
+                "customer_id": customer_ids[row["customer_email"]],
+                "customer_name": row["customer_name"],
+                "customer_email": row["customer_email"],
+                "currency": "USD",
+                "total": unit_price * quantity,
+                "order_date": datetime.fromisoformat(row["order_date"]),
+                "created_at": now,
+                "updated_at": now,
+            }
+        )
+        items.append(
+            {
+                "id": uuid.uuid4(),
+                "project_id": project_id,
+                "order_id": order_id,
+                "position": 0,
+                "name": row["product_name"],
+                "quantity": quantity,
+                "unit_price": unit_price,
+                "line_total": unit_price * quantity,
+                "created_at": now,
+            }
+        )
+    session.execute(sa.insert(Order.__table__), orders)
+    session.execute(sa.insert(OrderItem.__table__), items)
+    return len(orders)
 
 
 def _run_backend(name: str, database_url: str) -> list[Figure]:
@@ -167,9 +242,40 @@ def _run_backend(name: str, database_url: str) -> list[Figure]:
     return figures
 
 
+LIST_SQL = """
+SELECT page.id, page.number, page.status, page.customer_name, page.currency, page.total,
+       page.order_date, page.matching, i.name, i.quantity, i.unit_price, i.line_total
+FROM (SELECT id, number, status, customer_name, currency, total, order_date,
+             (SELECT count(*) FROM orders
+              WHERE project_id = :pid AND status = :status AND order_date >= :since) AS matching
+      FROM orders
+      WHERE project_id = :pid AND status = :status AND order_date >= :since
+      ORDER BY order_date DESC, number DESC LIMIT 50 OFFSET 100) AS page
+JOIN order_items i ON i.order_id = page.id
+ORDER BY page.order_date DESC, page.number DESC, i.position"""
+SUMMARY_SQL = """
+SELECT currency, status, count(*), sum(total - refunded)
+FROM orders {index_hint}
+WHERE project_id = :pid AND order_date >= :since AND is_test = :false AND deleted_at IS NULL
+GROUP BY currency, status"""
+COVERING_INDEX = "ix_orders_project_id_order_date"
+"""``(project_id, order_date, status, total)``: a 30-day window is one range of it."""
+
+
+def _hand_written(sql: str) -> sa.TextClause:
+    """``sql`` with its parameters bound through the columns' own types, as the ORM binds."""
+    from plugins.orders.models import Order
+
+    typed = {
+        "pid": sa.bindparam("pid", type_=Order.project_id.type),
+        "since": sa.bindparam("since", type_=Order.order_date.type),
+        "false": sa.bindparam("false", value=False, type_=Order.is_test.type),
+    }
+    return sa.text(sql).bindparams(*(bind for name, bind in typed.items() if f":{name}" in sql))
+
+
 def _query_figures(app, project_id: uuid.UUID, name: str, label: str) -> list[Figure]:
     from core.db import utcnow
-    from plugins.orders.models import Order
 
     state = app.extensions["nebulo"]
     client = app.test_client()
@@ -177,6 +283,11 @@ def _query_figures(app, project_id: uuid.UUID, name: str, label: str) -> list[Fi
         "/api/v1/auth/login", json={"email": "bench@example.com", "password": "bench password 1"}
     ).get_json()["access_token"]
     headers = {"Authorization": f"Bearer {token}"}
+    since = utcnow() - timedelta(days=30)
+    # On SQLite the baseline names the covering index: the plan a capable user makes sure of.
+    index_hint = f"INDEXED BY {COVERING_INDEX}" if state.db.engine.dialect.name == "sqlite" else ""
+    list_sql = _hand_written(LIST_SQL)
+    summary_sql = _hand_written(SUMMARY_SQL.format(index_hint=index_hint))
 
     def list_page():
         response = client.get(f"/api/v1/orders/{project_id}?{LIST_QUERY}", headers=headers)
@@ -186,79 +297,57 @@ def _query_figures(app, project_id: uuid.UUID, name: str, label: str) -> list[Fi
         response = client.get(f"/api/v1/orders/{project_id}/stats/summary?days=30", headers=headers)
         assert response.status_code == 200 and response.get_json()["total_orders"] > 0
 
-    def naive_list():
-        with state.db.session_scope() as session:
-            since = utcnow() - timedelta(days=30)
-            orders = session.scalars(_recent_orders(Order, project_id, since)).all()
-            matching = [o for o in orders if o.status == "fulfilled"]
-            matching.sort(key=lambda o: (o.order_date, o.number), reverse=True)
-            return [(o.id, [i.name for i in o.items]) for o in matching[100:150]]
+    def hand_list():
+        with state.db.engine.connect() as connection:
+            rows = connection.execute(
+                list_sql, {"pid": project_id, "status": "fulfilled", "since": since}
+            ).all()
+        assert len({row.id for row in rows}) == 50
 
-    def naive_summary():
-        with state.db.session_scope() as session:
-            since = utcnow() - timedelta(days=30)
-            orders = session.scalars(_recent_orders(Order, project_id, since)).all()
-            by_status = Counter(o.status for o in orders)
-            revenue = sum(
-                (o.total for o in orders if o.status not in ("cancelled", "refunded")), Decimal(0)
-            )
-            return by_status, revenue
+    def hand_summary():
+        with state.db.engine.connect() as connection:
+            rows = connection.execute(summary_sql, {"pid": project_id, "since": since}).all()
+        assert sum(row[2] for row in rows) > 0
 
-    list_ms = _median_ms(list_page)
-    summary_ms = _median_ms(summary)
-    naive_list_ms = _median_ms(naive_list, repeats=1)
-    naive_summary_ms = _median_ms(naive_summary, repeats=1)
-
+    list_ms, hand_list_ms = median_ms(RUNS, list_page), median_ms(RUNS, hand_list)
+    summary_ms, hand_summary_ms = median_ms(RUNS, summary), median_ms(RUNS, hand_summary)
+    by_hand = "one SQL statement by hand"
     return [
-        Figure(
-            f"orders list page ({label})",
-            list_ms,
-            "ms",
-            "< 50 ms",
-            list_ms < 50,
-            naive_list_ms,
-            "ORM objects filtered in Python",
-        ),
-        Figure(
-            f"orders stats/summary?days=30 ({name})",
-            summary_ms,
-            "ms",
-            "< 300 ms",
-            summary_ms < 300,
-            naive_summary_ms,
-            "ORM objects summed in Python",
-        ),
-    ]
+        Figure(f"orders list page ({label})", list_ms, "ms", hand_list_ms, by_hand, RUNS,
+               Target("<", LIST_TARGET_MS)),
+        Figure("  list page against the statement by hand (ratio shown)", list_ms, "ms",
+               hand_list_ms, by_hand, RUNS),
+        Figure(f"orders stats/summary?days=30 ({name})", summary_ms, "ms", hand_summary_ms,
+               by_hand, RUNS, Target("<", SUMMARY_TARGET_MS)),
+        Figure("  summary against the best statement by hand", summary_ms, "ms",
+               hand_summary_ms, by_hand, RUNS, Target("<=", SUMMARY_MAX_RATIO, on="ratio")),
+    ]  # fmt: skip
 
 
 def _import_figures(state, ctx, name: str) -> list[Figure]:
     from plugins.orders import services
 
-    rows = _import_rows(IMPORTED_ORDERS)
+    service_rows = _import_rows(IMPORTED_ORDERS, "service")
+    hand_rows = _import_rows(IMPORTED_ORDERS, "hand")
     start = time.perf_counter()
     with state.db.session_scope() as session:
-        report = services.import_orders(session, ctx, rows)
+        report = services.import_orders(session, ctx, service_rows)
     import_seconds = time.perf_counter() - start
     assert report.orders == IMPORTED_ORDERS and not report.errors, report.errors[:5]
-
     start = time.perf_counter()
     with state.db.session_scope() as session:
-        for index in range(NAIVE_IMPORT_SAMPLE):
-            data = {
-                "customer_name": f"Buyer {index}",
-                "items": [{"name": "Product 1", "quantity": 1, "unit_price": Decimal("2.99")}],
-            }
-            services.create_order(session, ctx, data)
-    naive_import_seconds = (time.perf_counter() - start) * IMPORTED_ORDERS / NAIVE_IMPORT_SAMPLE
+        imported = _import_by_hand(session, ctx.project_id, hand_rows)
+    hand_seconds = time.perf_counter() - start
+    assert imported == IMPORTED_ORDERS
     return [
         Figure(
             f"import {IMPORTED_ORDERS:,} orders from CSV rows ({name})",
             import_seconds,
             "s",
-            "< 30 s",
-            import_seconds < 30,
-            naive_import_seconds,
-            f"create_order one by one, {NAIVE_IMPORT_SAMPLE:,} scaled",
+            hand_seconds,
+            "same work by plain executemany",
+            IMPORT_RUNS,
+            Target("<", IMPORT_TARGET_SECONDS),
         ),
     ]
 

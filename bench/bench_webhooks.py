@@ -17,43 +17,24 @@ import base64
 import hashlib
 import hmac
 import json
-import os
-import socket
-import subprocess
-import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
 
 import httpx
 import sqlalchemy as sa
 
-from bench import Figure
+from bench import Figure, Target
+from bench.serving import environment, gunicorn
 
 DELIVERIES = 1200
 REPLAYS = 100
 CLIENT_THREADS = 4
-TARGET_PER_SECOND = 200.0
+RUNS = 1  # each ingestion stores its deliveries: one run per figure and baseline
+TARGET_RATIO = 0.8
+"""Checking a signature is one HMAC per delivery: it may cost a fifth of the throughput, no more."""
 PROCESSING_TIMEOUT_SECONDS = 45
-ROOT = Path(__file__).resolve().parent.parent
 SECRET = "shpss_bench_app_secret"
-
-
-def _environment(directory: str) -> dict[str, str]:
-    env = {key: value for key, value in os.environ.items() if not key.startswith("NEBULO_")}
-    env.pop("REDIS_URL", None)
-    env.update(
-        DATABASE_URL=f"sqlite:///{directory}/bench.db",
-        NEBULO_SECRET_KEY="bench-secret-key-that-is-long-enough-0123456789",
-        NEBULO_ARGON2_TIME_COST="1",
-        NEBULO_ARGON2_MEMORY_KIB="1024",
-        NEBULO_LOG_LEVEL="WARNING",
-        PYTHONPATH=str(ROOT),
-    )
-    return env
 
 
 def _prepare(env: dict[str, str]) -> list[str]:
@@ -109,45 +90,6 @@ def _delivery(number: int, prefix: str) -> tuple[bytes, dict[str, str]]:
     return body, headers
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@contextmanager
-def _nebulo(env: dict[str, str]) -> Iterator[str]:
-    port = _free_port()
-    command = [
-        sys.executable, "-m", "gunicorn", "--worker-class", "gthread", "--workers", "1",
-        "--threads", str(CLIENT_THREADS), "--bind", f"127.0.0.1:{port}", "--log-level", "warning",
-        "wsgi:app",
-    ]  # fmt: skip
-    server = subprocess.Popen(command, env=env, cwd=ROOT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            if server.poll() is not None:
-                raise RuntimeError(f"nebulo exited with {server.returncode} while starting")
-            try:
-                if httpx.get(base + "/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("nebulo did not start within 30 s")
-            time.sleep(0.2)
-        yield base
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
-
-
 def _ingest(url: str, prefix: str, first: int) -> float:
     """Post every delivery (and the replays) from CLIENT_THREADS clients; deliveries/s.
 
@@ -196,10 +138,11 @@ def _counts(engine: sa.Engine, integration_id: str) -> tuple[int, int, int]:
 
 def run() -> list[Figure]:
     with tempfile.TemporaryDirectory(prefix="nebulo-bench-webhooks-") as directory:
-        env = _environment(directory)
+        env = environment(f"sqlite:///{directory}/bench.db")
         checked_id, unchecked_id = _prepare(env)
         engine = sa.create_engine(env["DATABASE_URL"])
-        with _nebulo({**env, "NEBULO_WEBHOOK_VERIFY_SIGNATURES": "1"}) as base:
+        checked_env = {**env, "NEBULO_WEBHOOK_VERIFY_SIGNATURES": "1"}
+        with gunicorn("wsgi:app", checked_env, "/healthz", threads=CLIENT_THREADS) as base:
             started = time.perf_counter()
             checked = _ingest(f"{base}/api/v1/webhooks/shopify/{checked_id}", "checked", 1)
             deadline = time.monotonic() + PROCESSING_TIMEOUT_SECONDS
@@ -207,48 +150,56 @@ def run() -> list[Figure]:
                 time.sleep(0.1)
             stored, distinct, processed = _counts(engine, checked_id)
             processing_rate = processed / (time.perf_counter() - started)
-        with _nebulo({**env, "NEBULO_WEBHOOK_VERIFY_SIGNATURES": "0"}) as base:
+        unchecked_env = {**env, "NEBULO_WEBHOOK_VERIFY_SIGNATURES": "0"}
+        with gunicorn("wsgi:app", unchecked_env, "/healthz", threads=CLIENT_THREADS) as base:
             unchecked = _ingest(
                 f"{base}/api/v1/webhooks/shopify/{unchecked_id}", "unchecked", DELIVERIES + 1
             )
-        baseline_stored = _counts(engine, unchecked_id)[0]
+        baseline_stored, baseline_distinct, _ = _counts(engine, unchecked_id)
         engine.dispose()
-    exactly_once = stored == distinct == DELIVERIES and baseline_stored == DELIVERIES
     return [
         Figure(
             "signed Shopify order webhooks accepted (HTTP, embedded)",
             checked,
-            unit="deliv/s",
-            target=f">= {TARGET_PER_SECOND:g}/s",
-            met=checked >= TARGET_PER_SECOND and exactly_once,
-            baseline=unchecked,
-            baseline_label="signature checking off",
+            "deliv/s",
+            unchecked,
+            "signature checking off",
+            RUNS,
+            Target(">=", TARGET_RATIO, on="ratio"),
         ),
         Figure(
-            f"  stored once each ({DELIVERIES} sent + {REPLAYS} replays)",
+            f"  stored ({DELIVERIES} sent + {REPLAYS} replays)",
             stored,
-            unit="rows",
-            target=f"== {DELIVERIES}",
-            met=exactly_once,
-            baseline=baseline_stored,
-            baseline_label="signature checking off",
+            "rows",
+            baseline_stored,
+            "signature checking off",
+            RUNS,
+            Target("==", DELIVERIES),
+        ),
+        Figure(
+            "  distinct delivery ids stored",
+            distinct,
+            "rows",
+            baseline_distinct,
+            "signature checking off",
+            RUNS,
+            Target("==", DELIVERIES),
         ),
         Figure(
             f"  processed into orders within {PROCESSING_TIMEOUT_SECONDS}s",
             processed,
-            unit="rows",
-            target=f"== {DELIVERIES}",
-            met=processed == DELIVERIES,
-            baseline=float(DELIVERIES),
-            baseline_label="deliveries sent",
+            "rows",
+            DELIVERIES,
+            "deliveries sent",
+            RUNS,
+            Target("==", DELIVERIES),
         ),
         Figure(
             "  processed into orders, first post to last order",
             processing_rate,
-            unit="deliv/s",
-            target="(shown)",
-            met=True,
-            baseline=checked,
-            baseline_label="accepted",
+            "deliv/s",
+            checked,
+            "accepted",
+            RUNS,
         ),
     ]

@@ -6,23 +6,27 @@ import logging
 import pkgutil
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from argon2 import PasswordHasher
-from flask import Flask, jsonify
+from flask import Flask
 from flask_jwt_extended import JWTManager
 from flask_smorest import Api
 from flask_sock import Sock
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from core import errors, events, ws
 from core.auth.routes import blp as auth_blp
 from core.config import Settings, load_settings
 from core.db import Database, close_request_session
-from core.http import UUIDConverter, check_content_type
+from core.health import blp as health_blp
+from core.http import UUIDConverter, check_content_type, check_query_parameters
 from core.jobs import build_dispatcher
 from core.jobs_routes import blp as jobs_blp
 from core.limits import apply_route_limits, build_limiter
-from core.openapi import ErrorResponses
+from core.metrics.routes import blp as metrics_blp
+from core.openapi import DOCS_PAGES_CONFIG, ErrorResponses, docs_assets
 from core.pagination import add_pagination_header
 from core.plugins import JobSpec, Permission, PluginManager, Registry, job_name
 from core.plugins_routes import blp as plugins_blp
@@ -41,9 +45,9 @@ CORE_PERMISSIONS = (
     ("manage_webhooks", "Manage outbound webhooks", "admin"),
 )
 
-CORE_BLUEPRINTS = (auth_blp, projects_blp, plugins_blp, jobs_blp, webhooks_blp)
+CORE_BLUEPRINTS = (auth_blp, projects_blp, plugins_blp, jobs_blp, webhooks_blp, metrics_blp)
 # Names flask-smorest and core use; a plugin blueprint with one of them fails at load.
-RESERVED_BLUEPRINT_NAMES = ("api-docs", "static")
+RESERVED_BLUEPRINT_NAMES = ("api-docs", "static", docs_assets.name, health_blp.name)
 
 # Core job functions, registered like plugins' jobs: ("module:function", retries, backoff).
 CORE_JOBS: tuple[tuple[str, int, tuple[float, ...]], ...] = (
@@ -70,11 +74,16 @@ class Nebulo:
     api: NebuloApi
     sock: Sock
     password_hasher: PasswordHasher
-    dummy_password_hash: str
     limiter: Any = None
     jobs: Any = None
     services: dict[str, Any] = field(default_factory=dict)
     _role_permissions: dict[str, frozenset[str]] = field(default_factory=dict)
+
+    @cached_property
+    def dummy_password_hash(self) -> str:
+        """Verified when a login names no account, so that it takes as long as a real one;
+        hashed on first use rather than at start-up, which every ``nebulo`` command pays."""
+        return self.password_hasher.hash("not a real password")
 
     @property
     def registry(self) -> Registry:
@@ -93,6 +102,11 @@ def create_app(
     settings = settings or load_settings()
     logging.basicConfig(level=settings.log_level)
     app = Flask("nebulo", instance_relative_config=False)
+    if settings.trusted_proxies:
+        # Only the proxies' own headers are believed: a client's X-Forwarded-For is ignored,
+        # or anyone could pick the address their rate limits count against.
+        hops = settings.trusted_proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     app.url_map.converters["uuid"] = UUIDConverter
     app.url_map.strict_slashes = False
     app.config.update(
@@ -105,16 +119,13 @@ def create_app(
         OPENAPI_VERSION="3.0.3",
         OPENAPI_URL_PREFIX="/",
         OPENAPI_JSON_PATH="openapi.json",
-        OPENAPI_SWAGGER_UI_PATH="docs",
-        OPENAPI_SWAGGER_UI_URL="https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
-        OPENAPI_REDOC_PATH="redoc",
-        OPENAPI_REDOC_URL="https://cdn.jsdelivr.net/npm/redoc/bundles/redoc.standalone.js",
+        **DOCS_PAGES_CONFIG,
         # WebSocket pings keep idle feeds open through proxies and drop clients that vanished
         SOCK_SERVER_OPTIONS={"ping_interval": 25},
     )
 
     serialize_datetimes_with_z()
-    plugins = PluginManager()
+    plugins = PluginManager(trace=settings.trace_plugins)
     _register_core(plugins.registry)
     plugins.load(
         plugins.discover(extra_plugins), enabled=settings.plugins, disabled=settings.disable_plugins
@@ -144,7 +155,6 @@ def create_app(
         api=api,
         sock=Sock(),
         password_hasher=hasher,
-        dummy_password_hash=hasher.hash("not a real password"),
     )
     app.extensions["nebulo"] = state
     JWTManager(app)
@@ -153,20 +163,18 @@ def create_app(
     state.sock.init_app(app)
     errors.init_app(app)
     app.before_request(check_content_type(app))
+    app.before_request(check_query_parameters(app, api))
     app.after_request(add_pagination_header)
     app.teardown_appcontext(close_request_session)
 
     _register_blueprints(app, api, plugins.registry)
     state.limiter = build_limiter(app, settings)
+    # Probes must answer whatever the rate-limit storage's state: that is what they report on.
+    state.limiter.exempt(health_blp)
     state.jobs = build_dispatcher(app)
     apply_route_limits(app, state.limiter, settings)
 
     plugins.call_each("register_commands", cli=app.cli)
-
-    @app.get("/healthz")
-    def healthz():
-        return jsonify(status="ok")
-
     return app
 
 
@@ -186,6 +194,8 @@ def _register_core(registry: Registry) -> None:
 
 
 def _register_blueprints(app: Flask, api: NebuloApi, registry: Registry) -> None:
+    app.register_blueprint(docs_assets)
+    api.register_blueprint(health_blp)
     for blueprint in CORE_BLUEPRINTS:
         api.register_blueprint(blueprint, url_prefix="/api/v1" + blueprint.url_prefix)
     events.init_app(app)

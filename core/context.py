@@ -6,7 +6,8 @@ tools and jobs all receive one and call :meth:`Context.require` before acting.
 
 The hot path (a project-scoped request) costs one query: the token is verified without the
 database, and :func:`project_context` checks membership, the login session's revocation and
-reads the project's columns in a single Core statement (no ORM entity to build).
+reads the project's columns in a single Core statement (no ORM entity to build). An API key
+costs one statement as well: the key, its creator's current role and the project's columns.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from datetime import timedelta
 
 import jwt
 from flask import current_app, g, request
-from sqlalchemy import Row, bindparam, select
+from sqlalchemy import Row, and_, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from core.auth.models import ApiKey, RevokedFamily, User
@@ -40,6 +41,7 @@ class Principal:
     family_id: uuid.UUID | None = None
     api_key_id: uuid.UUID | None = None
     api_key_project_id: uuid.UUID | None = None
+    # An API key's permissions: its scopes that its creator still holds (see _api_key_principal).
     scopes: frozenset[str] = frozenset()
 
     @property
@@ -104,17 +106,7 @@ def _claimed_principal_from_request(session: Session) -> Principal:
     whether its login session was revoked is checked by :func:`current_principal`."""
     api_key = request.headers.get(API_KEY_HEADER)
     if api_key:
-        row = session.scalar(select(ApiKey).where(ApiKey.key_hash == hash_api_key(api_key)))
-        if row is None or row.revoked_at is not None:
-            raise Unauthorized("Invalid or revoked API key")
-        now = utcnow()
-        if row.last_used_at is None or now - row.last_used_at > API_KEY_USE_RESOLUTION:
-            # Coarse on purpose: a busy camera or POS must not turn every request into a write.
-            row.last_used_at = now
-            session.commit()
-        return Principal(
-            api_key_id=row.id, api_key_project_id=row.project_id, scopes=frozenset(row.scopes)
-        )
+        return _api_key_principal(session, api_key)
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     if not header and is_websocket_handshake() and request.args.get("token"):
@@ -207,7 +199,53 @@ MEMBERSHIP = (
         _users.c.is_active.is_(True),
     )
 )
+_keys = ApiKey.__table__
+# Built once, like MEMBERSHIP: the key, its creator's role in the key's project (NULL once the
+# creator left it) and whether the creator's account is active, and the project's columns.
+API_KEY = (
+    select(
+        _keys.c.id.label("key_id"),
+        _keys.c.scopes.label("key_scopes"),
+        _keys.c.revoked_at.label("key_revoked_at"),
+        _keys.c.last_used_at.label("key_last_used_at"),
+        _members.c.role.label("creator_role"),
+        _users.c.is_active.label("creator_active"),
+        *_projects.c,
+    )
+    .join(_projects, _projects.c.id == _keys.c.project_id)
+    .outerjoin(
+        _members,
+        and_(_members.c.project_id == _keys.c.project_id, _members.c.user_id == _keys.c.created_by),
+    )
+    .outerjoin(_users, _users.c.id == _keys.c.created_by)
+    .where(_keys.c.key_hash == bindparam("key_hash"))
+)
 _PROJECT_ROWS = "nebulo_project_rows"
+# Managing people and keys stays with people: a leaked key must not mint keys or members.
+USER_ONLY_PERMISSIONS = frozenset({"manage_members", "manage_api_keys"})
+
+
+def _api_key_principal(session: Session, api_key: str) -> Principal:
+    """The key's principal. A key may do what its scopes allow and its creator may still do in
+    its project, computed now: a creator who was demoted narrows the key, one who left or was
+    disabled ends it."""
+    row = session.execute(API_KEY, {"key_hash": hash_api_key(api_key)}).first()
+    if row is None or row.key_revoked_at is not None:
+        raise Unauthorized("Invalid or revoked API key")
+    if row.creator_role is None or not row.creator_active:
+        raise Unauthorized("This API key's creator no longer belongs to its project")
+    now = utcnow()
+    if row.key_last_used_at is None or now - row.key_last_used_at > API_KEY_USE_RESOLUTION:
+        # Coarse on purpose: a busy camera or POS must not turn every request into a write.
+        session.execute(update(ApiKey).where(ApiKey.id == row.key_id).values(last_used_at=now))
+        session.commit()
+    session.info.setdefault(_PROJECT_ROWS, {})[row.id] = row
+    permissions = frozenset(row.key_scopes) & role_permissions(row.creator_role)
+    return Principal(
+        api_key_id=row.key_id,
+        api_key_project_id=row.id,
+        scopes=permissions - USER_ONLY_PERMISSIONS,
+    )
 
 
 def project_row(session: Session, project_id: uuid.UUID) -> Row | None:
@@ -226,6 +264,8 @@ def project_context(project_id: uuid.UUID, permission: str | None = None) -> Con
     if principal.api_key_id is not None:
         if principal.api_key_project_id != project_id:
             raise NotFound(f"Project {project_id} not found")
+        if permission in USER_ONLY_PERMISSIONS:
+            raise Forbidden("API keys cannot manage members or API keys; log in as a user")
         known = current_app.extensions["nebulo"].registry.permissions
         context = Context(
             project_id=project_id,

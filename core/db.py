@@ -253,9 +253,8 @@ def make_engine(url: str) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         connect_args: dict[str, Any] = {"check_same_thread": False, "timeout": SQLITE_TIMEOUT}
         if parsed.database and parsed.database != ":memory:":
-            from pathlib import Path
-
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            # No folder is made here: only `nebulo db upgrade` creates a database (see
+            # core.migrate.upgrade), so that a mistyped path fails instead of starting afresh.
             connect_args["factory"] = connection_factory(parsed.database, SQLITE_TIMEOUT)
         engine = create_engine(url, connect_args=connect_args)
         event.listen(engine, "connect", _sqlite_pragmas)

@@ -13,9 +13,22 @@ from core.projects.services import create_project
 DEMO_PROJECT = "Demo Store"
 
 
-def load_demo_data(app: Flask, email: str, password: str) -> bool:
-    """Create the demo project once; False when it is already there (its data is kept)."""
+class DemoRefusedInProduction(RuntimeError):
+    """The demo adds an admin whose password is published: not on a production server by
+    accident."""
+
+
+def load_demo_data(app: Flask, email: str, password: str, *, force: bool = False) -> bool:
+    """Create the demo project once; False when it is already there (its data is kept).
+
+    Production refuses unless ``force``: the demo admin's password is in the README.
+    """
     state = app.extensions["nebulo"]
+    if state.settings.is_production and not force:
+        raise DemoRefusedInProduction(
+            f"NEBULO_ENV=production: the demo would add the admin {email} with a published "
+            "password and made-up orders to this database. Use --force to load it anyway."
+        )
     with state.db.session_scope() as session:
         user = session.scalar(select(User).where(User.email == email))
         if user is not None and session.scalar(select(Project).where(Project.name == DEMO_PROJECT)):
@@ -31,6 +44,6 @@ def load_demo_data(app: Flask, email: str, password: str) -> bool:
         )
         session.flush()
         for impl in state.plugins.in_order("load_demo"):
-            impl.function(project=project, session=session)
+            state.plugins.call("load_demo", impl, project=project, session=session)
             session.flush()
     return True

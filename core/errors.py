@@ -13,6 +13,8 @@ from typing import Any
 
 from flask import Flask, Response, jsonify
 from marshmallow import Schema, fields
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException
 
@@ -89,7 +91,11 @@ HTTP_CODES = {
     422: "VALIDATION_ERROR",
     429: "RATE_LIMITED",
     500: "INTERNAL_ERROR",
+    503: "SERVICE_UNAVAILABLE",
 }
+# Redis holds the rate-limit counters, the job queue and the event channels: when it cannot be
+# reached the request cannot be served safely, and the client should retry, not report a bug.
+REDIS_UNREACHABLE = (RedisConnectionError, RedisTimeoutError)
 
 
 class ErrorSchema(Schema):
@@ -182,6 +188,19 @@ def handle_integrity_error(error: IntegrityError) -> Response:
     return error_response(409, "The request conflicts with existing data; nothing was changed")
 
 
+def handle_redis_unreachable(error: Exception) -> Response:
+    """Fail closed: without its counters no request is let through unlimited."""
+    from core.db import rollback_request_session
+
+    rollback_request_session()
+    log.warning("Redis is unreachable, answered 503: %s", error)
+    return error_response(
+        503,
+        "A backing service (Redis) is unavailable; try again later",
+        headers={"Retry-After": "5"},
+    )
+
+
 def handle_unexpected(error: Exception) -> Response:
     if isinstance(error, HTTPException):
         return handle_http_exception(error)
@@ -193,4 +212,6 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(NebuloError, handle_nebulo_error)
     app.register_error_handler(HTTPException, handle_http_exception)
     app.register_error_handler(IntegrityError, handle_integrity_error)
+    for error_class in REDIS_UNREACHABLE:
+        app.register_error_handler(error_class, handle_redis_unreachable)
     app.register_error_handler(Exception, handle_unexpected)

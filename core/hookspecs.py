@@ -5,6 +5,11 @@ hooks below. It is found through the ``nebulo.plugins`` entry-point group; first
 are listed there exactly like third-party ones. Registration hooks get a ``register``
 callback: the plugin calls ``register(thing)``; the framework owns the collection, validates
 each thing and reports a duplicate name with both plugins named.
+
+The contract is versioned (:data:`CONTRACT_VERSION`): a minor version adds hooks or optional
+arguments, a major version changes or removes one. A plugin states the versions it was
+written for in ``plugin_info`` (``"nebulo": ">=1.0,<2"``); one that does not match is refused
+with the reason. ``NEBULO_TRACE_PLUGINS=1`` logs every hook call with its plugin and duration.
 """
 
 from __future__ import annotations
@@ -16,10 +21,15 @@ import pluggy
 hookspec = pluggy.HookspecMarker("nebulo")
 hookimpl = pluggy.HookimplMarker("nebulo")
 
+CONTRACT_VERSION = "1.0"
+
 
 @hookspec(firstresult=True)
 def plugin_info() -> dict[str, Any]:
-    """Return ``{"name", "version", "description", "requires": [plugin names]}``."""
+    """Return ``{"name", "version", "description", "requires": [plugin names], "nebulo": range}``.
+
+    ``nebulo`` is a version specifier of the contract (``">=1.0,<2"``); without it the plugin
+    is assumed to work with every version."""
 
 
 @hookspec
@@ -65,6 +75,12 @@ def register_commands(cli) -> None:
 @hookspec
 def register_llm_providers(register) -> None:
     """Add assistant providers: ``register(name, factory)``."""
+
+
+@hookspec
+def register_metrics(register) -> None:
+    """Add metrics: ``register(core.metrics.Metric(...))``, a measure over the plugin's tables
+    with its time column, dimensions, unit and words; the one source of figures."""
 
 
 @hookspec

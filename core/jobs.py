@@ -7,7 +7,10 @@ of the web server (:class:`ChildProcessDispatcher`) or in the process that enque
 Either way a worker calls :func:`run_job`, which claims the row atomically (a job dispatched
 twice runs once), keeps a lease on it while the function runs, and records the outcome.
 A worker that dies mid-job leaves a row whose lease expires: :func:`recover_expired_jobs`
-(run when workers start and periodically) re-queues it while attempts remain, else fails it.
+re-queues it while attempts remain, else fails it. Redis restarted without persistence loses
+the queued ids: :func:`requeue_lost_jobs` puts back what the table says is queued and rq no
+longer holds. Both run in :func:`maintain_jobs`, when workers start and then every
+:func:`maintenance_interval` (a third of the lease), so a lost job waits about one lease.
 """
 
 from __future__ import annotations
@@ -300,6 +303,75 @@ def recover_expired_jobs(app: Flask) -> int:
     return changed
 
 
+def requeue_lost_jobs(app: Flask) -> int:
+    """Dispatch again the queued jobs the rq queue no longer holds (Redis lost them, e.g.
+    restarted without persistence); returns how many. Rows queued within the last
+    :func:`dispatch_grace` seconds are left alone: their dispatch after commit may still be
+    under way. A re-dispatched row keeps ``lease_until`` that long, so concurrent workers
+    re-dispatch it once. Embedded, the pool's queue lives and dies with its process, whose
+    restart resumes every queued row: nothing to do."""
+    state = app.extensions["nebulo"]
+    if not isinstance(state.jobs, RqDispatcher):
+        return 0
+    now = utcnow()
+    grace = timedelta(seconds=dispatch_grace(state.settings))
+    not_held_by_reconciler = (Job.lease_until.is_(None)) | (Job.lease_until < now)
+    with state.db.session_scope() as session:
+        waiting = session.execute(
+            select(Job.id, Job.attempts).where(
+                Job.status == "queued",
+                Job.name.in_(list(state.registry.jobs)),
+                Job.created_at < now - grace,
+                not_held_by_reconciler,
+            )
+        ).all()
+    if not waiting:
+        return 0
+    held = state.jobs.held_job_ids()
+    requeued = 0
+    for job_id, attempts in waiting:
+        if job_id in held:
+            continue
+        with state.db.session_scope() as session:
+            rows = session.execute(
+                update(Job)
+                .where(
+                    Job.id == job_id,
+                    Job.status == "queued",
+                    Job.attempts == attempts,
+                    not_held_by_reconciler,
+                )
+                .values(lease_until=now + grace)
+            ).rowcount
+        if rows:
+            state.jobs.dispatch(job_id)
+            requeued += rows
+    if requeued:
+        log.warning("re-queued %d job(s) that the Redis queue had lost", requeued)
+    return requeued
+
+
+def maintain_jobs(app: Flask) -> None:
+    """The periodic work of every worker: recover expired leases, re-queue lost jobs. Each step
+    is logged and retried at the next tick when it fails (e.g. the database is unreachable)."""
+    for step in (recover_expired_jobs, requeue_lost_jobs):
+        try:
+            step(app)
+        except Exception:  # noqa: BLE001 - retried at the next tick
+            log.exception("job maintenance step %s failed", step.__name__)
+
+
+def maintenance_interval(settings: Any) -> float:
+    """Seconds between two maintenance ticks: a third of the lease (at most
+    ``MAX_MAINTENANCE_INTERVAL``), so an expired lease is noticed within about lease + lease/3."""
+    return min(MAX_MAINTENANCE_INTERVAL, settings.job_lease_seconds / 3)
+
+
+def dispatch_grace(settings: Any) -> float:
+    """How long a queued row may be missing from Redis before it counts as lost."""
+    return max(1.0, maintenance_interval(settings))
+
+
 def wait_for_jobs(app: Flask, timeout: float = 30.0) -> None:
     """Block until no job is queued, scheduled for retry or running (tests, CLI).
 
@@ -455,18 +527,13 @@ class EmbeddedDispatcher:
                     self._condition.notify_all()
 
     def _maintain(self) -> None:
-        interval = min(
-            MAX_MAINTENANCE_INTERVAL, self.app.extensions["nebulo"].settings.job_lease_seconds / 2
-        )
+        interval = maintenance_interval(self.app.extensions["nebulo"].settings)
         try:
             self._resume_queued()
         except Exception:  # noqa: BLE001
             log.exception("queued jobs could not be resumed")
         while True:
-            try:
-                recover_expired_jobs(self.app)
-            except Exception:  # noqa: BLE001 - retried at the next tick
-                log.exception("expired jobs could not be recovered")
+            maintain_jobs(self.app)
             if self._stopping.wait(interval):
                 return
 
@@ -579,7 +646,7 @@ def _run_child_jobs(settings: Any, ids: Any, parent_pid: int) -> None:
     from core.app import create_app
 
     app = create_app(settings)
-    pool = EmbeddedDispatcher(app, settings.job_workers)
+    pool = app.extensions["nebulo"].jobs = EmbeddedDispatcher(app, settings.job_workers)
     pool.start()
     while os.getppid() == parent_pid:
         try:
@@ -623,10 +690,31 @@ class RqDispatcher:
             "result_ttl": 0,
             "failure_ttl": 7 * 24 * 3600,
         }
+        # a fresh rq id per dispatch, prefixed with the job's (see held_job_ids): a retry is
+        # dispatched while rq still holds the attempt that failed
+        options["job_id"] = f"{job_id}-{uuid.uuid4().hex[:12]}"
         if delay > 0:
             self.queue.enqueue_in(timedelta(seconds=delay), run_job, str(job_id), **options)
         else:
             self.queue.enqueue(run_job, str(job_id), **options)
+
+    def held_job_ids(self) -> set[uuid.UUID]:
+        """The jobs rq will hand to a worker: waiting in the queue, being dequeued or scheduled.
+        Started ones are left out: their row is ``running`` (its lease covers it) a moment
+        later, and rq keeps the entries of dead workers there long after."""
+        queue = self.queue
+        with self.connection.pipeline(transaction=False) as pipeline:
+            pipeline.lrange(queue.key, 0, -1)
+            pipeline.lrange(queue.intermediate_queue.key, 0, -1)
+            pipeline.zrange(queue.scheduled_job_registry.key, 0, -1)
+            listed = pipeline.execute()
+        held = set()
+        for rq_id in itertools.chain.from_iterable(listed):
+            try:
+                held.add(uuid.UUID(rq_id[:36].decode()))
+            except ValueError:
+                continue  # not dispatched by this module
+        return held
 
     def wait(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
@@ -646,19 +734,16 @@ class RqDispatcher:
         self.connection.close()
 
     def worker(self, name: str | None = None) -> ForkingWorker:
-        """The long-running worker of ``nebulo worker``; it recovers lost jobs as maintenance."""
-        interval = int(
-            min(
-                MAX_MAINTENANCE_INTERVAL,
-                self.app.extensions["nebulo"].settings.job_lease_seconds / 2,
-            )
-        )
+        """The long-running worker of ``nebulo worker``; it maintains the jobs (see
+        :func:`maintain_jobs`) every :func:`maintenance_interval`, idle or busy."""
+        interval = max(1, round(maintenance_interval(self.app.extensions["nebulo"].settings)))
         return ForkingWorker(
             self.app,
             [self.queue],
             connection=self.connection,
             name=name,
-            maintenance_interval=max(1, interval),
+            maintenance_interval=interval,
+            job_monitoring_interval=interval,
         )
 
 
@@ -673,13 +758,26 @@ class AppWorker:
         with self.app.app_context():
             return super().perform_job(job, queue, execution)
 
+    @property
+    def dequeue_timeout(self) -> int:
+        """rq waits ``worker_ttl - 15`` s (about 7 minutes) for a job before its maintenance
+        comes round again; wake up for each maintenance tick instead."""
+        return max(1, min(super().dequeue_timeout, int(self.maintenance_interval)))
+
     def run_maintenance_tasks(self) -> None:
         super().run_maintenance_tasks()
-        recover_expired_jobs(self.app)
+        maintain_jobs(self.app)
 
 
 class ForkingWorker(AppWorker, rq.Worker):
     """``nebulo worker``: forks a work horse per job, like ``rq worker``."""
+
+    def maintain_heartbeats(self, job, execution) -> None:
+        """Called every ``job_monitoring_interval`` while a work horse runs a job: the
+        maintenance keeps its pace even when every worker is busy with long jobs."""
+        super().maintain_heartbeats(job, execution)
+        if self.should_run_maintenance_tasks:
+            self.run_maintenance_tasks()
 
     def main_work_horse(self, job, queue):
         # the forked child must not reuse the parent's pooled database connections

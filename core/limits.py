@@ -7,7 +7,8 @@ across gunicorn workers and machines.
 
 Every limit counts per route: the default and plugin limits per user (or API key) when the
 caller is authenticated and per client address otherwise; the ``auth`` limit always per
-address, so a token does not buy more login attempts.
+address, so a token does not buy more login attempts; the failed-login limits per account
+and address as :mod:`core.auth.throttle` explains.
 """
 
 from __future__ import annotations
@@ -30,7 +31,13 @@ CORE_LIMITS = {
     "default": ("rate_limit_default", "NEBULO_RATE_LIMIT_DEFAULT"),
     "auth": ("rate_limit_auth", "NEBULO_RATE_LIMIT_AUTH"),
     "ai": ("rate_limit_ai", "NEBULO_RATE_LIMIT_AI"),
-    "login_identifier": ("rate_limit_login_identifier", "NEBULO_RATE_LIMIT_LOGIN_IDENTIFIER"),
+    # Failed logins (core/auth/throttle.py).
+    "login_account_address": (
+        "rate_limit_login_account_address",
+        "NEBULO_RATE_LIMIT_LOGIN_ACCOUNT_ADDRESS",
+    ),
+    "login_address": ("rate_limit_login_address", "NEBULO_RATE_LIMIT_LOGIN_ADDRESS"),
+    "login_account": ("rate_limit_login_account", "NEBULO_RATE_LIMIT_LOGIN_ACCOUNT"),
 }
 # One budget across every route that carries them (seed 001: "Authentication: 5
 # requests/minute", "AI Endpoints: 60 requests/minute"); other limits count per route.
@@ -231,8 +238,8 @@ NAMED_LIMIT_KEYS: dict[str, Callable[[], str]] = {"auth": client_address}
 def _limit_headers(limiter: Limiter) -> Callable[[Response], Response]:
     """``X-RateLimit-*`` of the tightest limit of the request, ``Retry-After`` on 429 only.
 
-    flask-limiter reports the limit with the smallest window, which on a route with two
-    limits (login: per address and per identifier) can be the one with room left.
+    flask-limiter reports the limit with the smallest window, which on a route with several
+    limits (login: per address, per account and address, per account) can have room left.
     """
 
     def add_headers(response: Response) -> Response:

@@ -1,4 +1,5 @@
-"""The OpenAPI document's shared parts: error responses and rate-limit headers of every route.
+"""The OpenAPI document's shared parts: error responses and rate-limit headers of every route,
+and the pinned Swagger UI and ReDoc files that ``/docs`` and ``/redoc`` load from Nebulo itself.
 
 Routes document what is theirs (arguments, responses, public ``security: []``); what core
 enforces on every route — authentication, ``<uuid:...>`` path ids, JSON bodies, rate limits —
@@ -8,10 +9,12 @@ document cannot drift from the behaviour.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from http import HTTPStatus
 from typing import Any
 
 from apispec import APISpec, BasePlugin
+from flask import Blueprint
 
 OPERATION_METHODS = ("get", "put", "post", "delete", "patch", "options", "head", "trace")
 RATE_LIMIT_HEADERS = {
@@ -20,6 +23,36 @@ RATE_LIMIT_HEADERS = {
     "X-RateLimit-Reset": "When the current window ends (Unix time, seconds)",
 }
 RATE_LIMITED = "RATE_LIMITED"
+
+# Vendored from the npm registry; core/static/vendor/README.md says how and under which licenses.
+SWAGGER_UI_DIST = "swagger-ui-dist-5.35.0"
+REDOC = "redoc-2.5.4"
+DOCS_ASSETS_PATH = "/docs/assets"
+"""Under ``/docs``, so that the rate limits leave the assets alone as they do the pages."""
+DOCS_ASSETS_MAX_AGE = timedelta(days=365)
+
+
+class DocsAssets(Blueprint):
+    """The documentation pages' scripts and styles, public and cached for a year: the version
+    is part of every URL, so a file never changes under its URL."""
+
+    def get_send_file_max_age(self, filename: str | None) -> int:
+        return int(DOCS_ASSETS_MAX_AGE.total_seconds())
+
+
+docs_assets = DocsAssets(
+    "docs_assets", __name__, static_folder="static/vendor", static_url_path=DOCS_ASSETS_PATH
+)
+
+DOCS_PAGES_CONFIG = {
+    "OPENAPI_SWAGGER_UI_PATH": "docs",
+    "OPENAPI_SWAGGER_UI_URL": f"{DOCS_ASSETS_PATH}/{SWAGGER_UI_DIST}/",
+    # Swagger UI would otherwise send the document to validator.swagger.io for a badge.
+    "OPENAPI_SWAGGER_UI_CONFIG": {"validatorUrl": None},
+    "OPENAPI_REDOC_PATH": "redoc",
+    "OPENAPI_REDOC_URL": f"{DOCS_ASSETS_PATH}/{REDOC}/redoc.standalone.js",
+}
+"""flask-smorest's settings of ``/docs`` and ``/redoc``: only Nebulo's own URLs, no CDN."""
 
 
 class ErrorResponses(BasePlugin):
@@ -63,13 +96,12 @@ class ErrorResponses(BasePlugin):
 
 
 def _core_error_statuses(path: str, operation: dict) -> list[int]:
-    statuses = [429]
+    # 422 everywhere: an unknown query parameter is refused by every operation (core.http).
+    statuses = [422, 429]
     if operation.get("security") != []:
         statuses += [401, 403]
     if "{" in path:
         statuses += [400, 404]
     if "requestBody" in operation:
-        statuses += [400, 413, 415, 422]
-    elif any(parameter.get("in") == "query" for parameter in operation.get("parameters", [])):
-        statuses += [422]
+        statuses += [400, 413, 415]
     return sorted(set(statuses))

@@ -3,24 +3,34 @@
 Each plugin's contributions are first collected into a staging area; only a plugin whose every
 registration hook succeeded is committed to the registry. A plugin that fails to import, raises
 in a hook, registers something invalid or requires a plugin that is missing or failed is
-disabled with one log line and listed as failed; the app still starts.
+disabled with one log line and listed as failed; the app still starts. So is a plugin written
+for another version of the contract (its ``plugin_info`` ``"nebulo"`` range).
+
+Every hook implementation is called through :meth:`PluginManager.call`, one plugin at a time,
+so that a failure is pinned to its plugin; with tracing on (``NEBULO_TRACE_PLUGINS=1``) each
+call is logged with its plugin and duration on the ``core.plugins.trace`` logger.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
 from typing import Any
 
 import pluggy
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.version import Version
 
 from core import hookspecs
 from core.config import Setting
+from core.metrics.registry import validate_metric
 
 log = logging.getLogger(__name__)
+trace_log = logging.getLogger(__name__ + ".trace")
 
 ENTRY_POINT_GROUP = "nebulo.plugins"
 ROLES = ("viewer", "operator", "admin", "owner")
@@ -33,6 +43,7 @@ REGISTRATION_HOOKS = (
     "register_connectors",
     "register_jobs",
     "register_llm_providers",
+    "register_metrics",
 )
 
 
@@ -66,6 +77,8 @@ class PluginRecord:
     version: str = ""
     description: str = ""
     requires: tuple[str, ...] = ()
+    # The contract versions the plugin declares it supports ("" when it declares none).
+    contract: str = ""
     error: str | None = None
     module: Any = None
     contributions: dict[str, list[str]] = field(default_factory=dict)
@@ -83,12 +96,31 @@ class Registry:
     connectors: dict[str, Any] = field(default_factory=dict)
     jobs: dict[str, JobSpec] = field(default_factory=dict)
     llm_providers: dict[str, Any] = field(default_factory=dict)
+    metrics: dict[str, Any] = field(default_factory=dict)
     owners: dict[tuple[str, str], str] = field(default_factory=dict)
 
     def permissions_for_role(self, role: str) -> frozenset[str]:
         rank = ROLES.index(role)
         return frozenset(
             p.name for p in self.permissions.values() if ROLES.index(p.min_role) <= rank
+        )
+
+
+def check_contract(supported: str) -> None:
+    """Refuse a plugin whose declared contract range excludes this Nebulo's contract."""
+    if not supported:
+        return
+    try:
+        specifier = SpecifierSet(supported)
+    except InvalidSpecifier:
+        raise PluginError(
+            f"its plugin_info 'nebulo' range {supported!r} is not a version specifier; "
+            "write it like '>=1.0,<2'"
+        ) from None
+    if Version(hookspecs.CONTRACT_VERSION) not in specifier:
+        raise PluginError(
+            f"it needs the Nebulo plugin contract {supported}, but this Nebulo implements "
+            f"contract {hookspecs.CONTRACT_VERSION}; install a version of the plugin made for it"
         )
 
 
@@ -166,6 +198,13 @@ class _Staging:
     def register_llm_providers(self, name: str, factory: Callable[..., Any]) -> None:
         self._add("register_llm_providers", "llm provider", name, factory)
 
+    def register_metrics(self, metric: Any) -> None:
+        problems = validate_metric(metric)
+        if problems:
+            name = getattr(metric, "name", metric)
+            raise PluginError(f"{self.plugin}: metric {name!r}: {'; '.join(problems)}")
+        self._add("register_metrics", "metric", metric.name, replace(metric, plugin=self.plugin))
+
     def commit(self, record: PluginRecord) -> None:
         registry = self.registry
         kinds = {
@@ -175,6 +214,7 @@ class _Staging:
             "register_connectors": ("connector", registry.connectors),
             "register_jobs": ("job", registry.jobs),
             "register_llm_providers": ("llm provider", registry.llm_providers),
+            "register_metrics": ("metric", registry.metrics),
         }
         for hook, (kind, target) in kinds.items():
             for name, value in self.items[hook].items():
@@ -190,13 +230,16 @@ class _Staging:
             "connectors": sorted(self.items["register_connectors"]),
             "blueprints": sorted(self.items["register_blueprints"]),
             "jobs": sorted(self.items["register_jobs"]),
+            "metrics": sorted(self.items["register_metrics"]),
+            "migrations": sorted(self.items["register_models"]),
         }
 
 
 class PluginManager:
     """Loads plugins into a :class:`Registry` and calls their runtime hooks in isolation."""
 
-    def __init__(self) -> None:
+    def __init__(self, trace: bool = False) -> None:
+        self.trace = trace
         self.pm = pluggy.PluginManager("nebulo")
         self.pm.add_hookspecs(hookspecs)
         self.records: dict[str, PluginRecord] = {}
@@ -244,6 +287,9 @@ class PluginManager:
             try:
                 self.pm.register(record.module, name=name)
                 self._read_info(record)
+            except PluginError as error:
+                self._fail(record, str(error))
+                continue
             except Exception as error:  # noqa: BLE001
                 self._fail(record, f"invalid plugin: {error}")
                 continue
@@ -272,11 +318,13 @@ class PluginManager:
     def _read_info(self, record: PluginRecord) -> None:
         for impl in self.pm.hook.plugin_info.get_hookimpls():
             if impl.plugin_name == record.name:
-                info = impl.function() or {}
+                info = self.call("plugin_info", impl) or {}
                 record.version = str(info.get("version", ""))
                 record.description = str(info.get("description", ""))
                 requires = info.get("requires", ())
                 record.requires = (requires,) if isinstance(requires, str) else tuple(requires)
+                record.contract = str(info.get("nebulo", ""))
+        check_contract(record.contract)
 
     def _ordered(self, candidates: dict[str, PluginRecord]) -> list[str]:
         """Requirements first (stable by name); plugins on a requirement cycle fail."""
@@ -308,7 +356,7 @@ class PluginManager:
             for hook in REGISTRATION_HOOKS:
                 for impl in getattr(self.pm.hook, hook).get_hookimpls():
                     if impl.plugin_name == record.name:
-                        impl.function(register=staging.callback(hook))
+                        self.call(hook, impl, register=staging.callback(hook))
         except Exception as error:  # noqa: BLE001
             self._fail(record, f"{type(error).__name__} in {hook}: {error}")
             return
@@ -331,13 +379,33 @@ class PluginManager:
             if self.records.get(impl.plugin_name, PluginRecord("")).status != "loaded":
                 continue
             try:
-                result = impl.function(**{name: kwargs[name] for name in impl.argnames})
+                arguments = {name: kwargs[name] for name in impl.argnames}
+                result = self.call(hook, impl, **arguments)
             except Exception:  # noqa: BLE001
                 log.exception("plugin %s failed in %s", impl.plugin_name, hook)
                 continue
             if result is not None:
                 results.append(result)
         return results
+
+    def call(self, hook: str, impl: pluggy.HookImpl, **kwargs: Any) -> Any:
+        """Call one plugin's implementation of a hook; traced when tracing is on."""
+        if not self.trace:
+            return impl.function(**kwargs)
+        started = time.perf_counter()
+        outcome = "raised"
+        try:
+            result = impl.function(**kwargs)
+            outcome = "returned"
+            return result
+        finally:
+            trace_log.info(
+                "hook %s: plugin %s %s in %.2f ms",
+                hook,
+                impl.plugin_name,
+                outcome,
+                (time.perf_counter() - started) * 1000,
+            )
 
     def in_order(self, hook: str) -> list[Any]:
         """Hook implementations of loaded plugins, requirements first."""

@@ -18,6 +18,9 @@ class PluginSchema(Schema):
     version = fields.String()
     description = fields.String()
     requires = fields.List(fields.String())
+    nebulo = fields.String(
+        metadata={"description": "plugin contract versions it supports, e.g. >=1.0,<2"}
+    )
     error = fields.String(allow_none=True)
     permissions = fields.List(fields.String())
     tools = fields.List(fields.String())
@@ -38,6 +41,7 @@ class Plugins(MethodView):
                 "version": r.version,
                 "description": r.description,
                 "requires": list(r.requires),
+                "nebulo": r.contract,
                 "error": r.error,
                 "permissions": r.contributions.get("permissions", []),
                 "tools": r.contributions.get("tools", []),

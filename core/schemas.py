@@ -4,11 +4,18 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from marshmallow import RAISE, Schema, fields, validate
+from marshmallow import RAISE, Schema, ValidationError, fields, pre_load, validate
+
+MAX_PAGE = 1_000_000
+MAX_OFFSET = 1_000_000_000
+"""Bounds of paging: beyond them no table has rows, and SQL's 64-bit OFFSET would overflow."""
+NUL = "\x00"
+NUL_MESSAGE = "Must not contain a NUL character (\\u0000)."
 
 
 def isoformat_z(value: datetime) -> str:
@@ -47,20 +54,52 @@ def serialize_datetimes_with_z() -> None:
     }
 
 
+def nul_character_errors(value: Any) -> Any:
+    """Where ``value`` (raw JSON or query data) holds a NUL character, as marshmallow's nested
+    error messages; ``None`` where it holds none.
+
+    PostgreSQL cannot store NUL in text or JSON, and no real name or message contains one."""
+    if isinstance(value, str):
+        return [NUL_MESSAGE] if NUL in value else None
+    if isinstance(value, Mapping):
+        items = value.items()
+    elif isinstance(value, list | tuple):
+        items = enumerate(value)
+    else:
+        return None
+    errors: dict[Any, Any] = {}
+    for key, item in items:
+        if isinstance(key, str) and NUL in key:
+            errors[key] = [NUL_MESSAGE]
+        elif (problem := nul_character_errors(item)) is not None:
+            errors[key] = problem
+    return errors or None
+
+
 class StrictSchema(Schema):
-    """Unknown fields are an error (422), not silently dropped."""
+    """Unknown fields are an error (422), not silently dropped; so is a NUL character in any
+    string, key or nested value of what is loaded (body or query string alike)."""
 
     class Meta:
         unknown = RAISE
+
+    @pre_load
+    def _refuse_nul_characters(self, data: Any, **_kwargs: Any) -> Any:
+        if not isinstance(data, Mapping):
+            return data  # not an object: marshmallow refuses its type
+        errors = nul_character_errors(data)
+        if errors is not None:
+            raise ValidationError(errors)
+        return data
 
 
 class PageArgs(StrictSchema):
     """``page``/``page_size`` everywhere; ``limit``/``offset`` where seed 000 uses them."""
 
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=MAX_PAGE))
     page_size = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
     limit = fields.Integer(validate=validate.Range(min=1, max=500))
-    offset = fields.Integer(validate=validate.Range(min=0))
+    offset = fields.Integer(validate=validate.Range(min=0, max=MAX_OFFSET))
 
 
 class MessageSchema(Schema):

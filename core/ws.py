@@ -23,6 +23,7 @@ from core.context import project_context
 from core.db import close_request_session
 from core.errors import NebuloError, utc_timestamp
 from core.events import event_broker
+from core.http import any_query_parameters
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +34,7 @@ CLOSE_UNAVAILABLE = 1011
 CLOSE_HANDSHAKE_SECONDS = 2.0
 
 
+@any_query_parameters
 def project_events(ws: Server, project_id: uuid.UUID) -> None:
     """Push the project's events until the client goes away."""
     try:

@@ -18,6 +18,7 @@ from core import migrate
 from core.app import create_app
 from core.config import load_settings
 from core.db import Base
+from core.testing import TEST_SETTINGS, ApiClient
 
 POSTGRES_URL = os.environ.get(
     "NEBULO_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -25,16 +26,6 @@ POSTGRES_URL = os.environ.get(
 REDIS_URL = os.environ.get("NEBULO_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 REQUIRE_SERVICES = os.environ.get("NEBULO_REQUIRE_SERVICES") == "1"
 BACKENDS = ("sqlite", "postgresql")
-TEST_SETTINGS = {
-    "env": "testing",
-    "secret_key": "test-secret-key-that-is-long-enough-0123456789",
-    "argon2_time_cost": 1,
-    "argon2_memory_kib": 1024,
-    "rate_limit_default": "100000/minute",
-    "rate_limit_auth": "100000/minute",
-    "rate_limit_ai": "100000/minute",
-    "rate_limit_login_identifier": "100000/minute",
-}
 
 
 def _service_missing(what: str, error: Exception) -> None:
@@ -135,40 +126,6 @@ def make_app(stack: Stack, app):
 @pytest.fixture
 def client(app):
     return app.test_client()
-
-
-class ApiClient:
-    """A test client that knows how to register, log in and make a project."""
-
-    def __init__(self, client):
-        self.client = client
-
-    def register(
-        self, email: str | None = None, password: str = "correct horse battery", **extra
-    ) -> dict:
-        email = email or f"user-{uuid.uuid4().hex[:8]}@example.com"
-        response = self.client.post(
-            "/api/v1/auth/register", json={"email": email, "password": password, **extra}
-        )
-        assert response.status_code == 201, response.get_json()
-        return {**response.get_json(), "password": password}
-
-    def login(self, email: str, password: str = "correct horse battery") -> dict:
-        response = self.client.post(
-            "/api/v1/auth/login", json={"email": email, "password": password}
-        )
-        assert response.status_code == 200, response.get_json()
-        return response.get_json()
-
-    def user_headers(self, email: str | None = None) -> dict[str, str]:
-        user = self.register(email)
-        tokens = self.login(user["email"])
-        return {"Authorization": f"Bearer {tokens['access_token']}"}
-
-    def project(self, headers: dict[str, str], name: str = "Store") -> dict:
-        response = self.client.post("/api/v1/projects", json={"name": name}, headers=headers)
-        assert response.status_code == 201, response.get_json()
-        return response.get_json()
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
-"""Telegram Bot API: webhook updates checked by their secret token, and sendMessage."""
+"""Telegram Bot API: webhook updates checked by their secret token (messages, edits, media,
+groups), sendMessage and file downloads through getFile."""
 
 from __future__ import annotations
 
@@ -12,20 +13,159 @@ import httpx
 from connectors.base import (
     IGNORED,
     INBOUND_MESSAGE,
+    MESSAGE_EDITED,
     ConfigField,
     Connector,
     Delivery,
     MalformedWebhook,
+    MediaContent,
     NormalizedEvent,
     ProviderError,
     SentMessage,
+    body_fingerprint,
     header,
     load_json,
+    provider_message,
     signature_matches,
 )
 
 SECRET_TOKEN = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 BOT_TOKEN = re.compile(r"^[0-9]+:[A-Za-z0-9_-]+$")
+FILE_ID = re.compile(r"[A-Za-z0-9_-]{1,256}")
+FILE_PATH = re.compile(r"[A-Za-z0-9_./-]{1,512}")
+MESSAGE_UPDATES = ("message", "edited_message", "channel_post", "edited_channel_post")
+GROUP_CHATS = frozenset({"group", "supergroup", "channel"})
+SKIPPED_UPDATES = {
+    "callback_query": "callback query (an inline button press): no conversation message to store",
+    "inline_query": "inline query (the bot used inline in another chat): nothing to store",
+    "chosen_inline_result": "chosen inline result: nothing to store",
+    "my_chat_member": "the bot's own membership changed: nothing to store",
+    "chat_member": "a chat member changed: nothing to store",
+}
+MEDIA_FIELDS = {
+    "photo": "image",
+    "animation": "video",
+    "document": "document",
+    "audio": "audio",
+    "voice": "audio",
+    "video": "video",
+    "video_note": "video",
+    "sticker": "sticker",
+}
+"""Telegram's attachment fields and the contract's message type of each (checked in order:
+an animation also carries a ``document``)."""
+
+ENVELOPE_FIELDS = frozenset(
+    {
+        "message_id",
+        "from",
+        "chat",
+        "date",
+        "edit_date",
+        "reply_to_message",
+        "caption",
+        "entities",
+        "caption_entities",
+        "has_protected_content",
+        "message_thread_id",
+        "sender_chat",
+        "forward_origin",
+        "is_topic_message",
+        "author_signature",
+    }
+)
+"""Fields of every message, not what it carries."""
+
+
+def _moment(value: Any) -> str | None:
+    return datetime.fromtimestamp(value, UTC).isoformat() if isinstance(value, int) else None
+
+
+def _name(person: Mapping[str, Any]) -> str | None:
+    parts = (person.get("first_name"), person.get("last_name"))
+    return " ".join(str(p) for p in parts if p) or person.get("title") or None
+
+
+def is_group(chat: Mapping[str, Any]) -> bool:
+    """Groups have negative ids and a title; a private chat is the user's own id."""
+    return chat.get("type") in GROUP_CHATS or int(chat["id"]) < 0 or "title" in chat
+
+
+def message_event(message: Mapping[str, Any], *, edited: bool) -> NormalizedEvent:
+    """A message (or its edit) with its type, caption, media and sender. In a group the
+    conversation is the chat and the sender is who wrote (``from``), never the group."""
+    chat = message["chat"]
+    chat_id = str(int(chat["id"]))
+    message_id = int(message["message_id"])
+    author = message.get("from") if isinstance(message.get("from"), dict) else {}
+    data: dict[str, Any] = {
+        "provider_message_id": f"{chat_id}:{message_id}",
+        "content": "",
+        "message_type": "text",
+        "sent_at": _moment(message["date"]),
+    }
+    if is_group(chat):
+        data["conversation"] = {"id": chat_id, "title": chat.get("title"), "type": chat.get("type")}
+        data["sender"] = {
+            "user_id": str(author["id"]) if author.get("id") is not None else None,
+            "name": _name(author) or chat.get("title"),
+            "username": author.get("username"),
+        }
+    else:
+        data["sender"] = {
+            "chat_id": chat_id,
+            "name": _name(author) or _name(chat),
+            "username": author.get("username") or chat.get("username"),
+        }
+    reply = message.get("reply_to_message")
+    if isinstance(reply, dict) and "message_id" in reply:
+        reply_chat = (reply.get("chat") or {}).get("id", chat_id)
+        data["in_reply_to"] = f"{reply_chat}:{reply['message_id']}"
+    data.update(_body(message))
+    if edited:
+        data["edited_at"] = _moment(message.get("edit_date")) or data["sent_at"]
+    return NormalizedEvent(MESSAGE_EDITED if edited else INBOUND_MESSAGE, data)
+
+
+def _body(message: Mapping[str, Any]) -> dict[str, Any]:
+    if isinstance(message.get("text"), str):
+        return {"message_type": "text", "content": message["text"]}
+    caption = str(message.get("caption") or "")
+    for field_name, message_type in MEDIA_FIELDS.items():
+        attachment = message.get(field_name)
+        if isinstance(attachment, list) and attachment:
+            attachment = max(attachment, key=lambda size: size.get("file_size") or 0)
+        if isinstance(attachment, dict) and attachment.get("file_id"):
+            return {
+                "message_type": message_type,
+                "content": caption,
+                "media": {
+                    "id": str(attachment["file_id"]),
+                    "mime_type": attachment.get("mime_type"),
+                    "file_name": attachment.get("file_name"),
+                    "file_size": attachment.get("file_size"),
+                },
+            }
+    if isinstance(message.get("location"), dict):
+        location = message["location"]
+        return {
+            "message_type": "location",
+            "content": caption,
+            "details": {k: location.get(k) for k in ("latitude", "longitude")},
+        }
+    if isinstance(message.get("contact"), dict):
+        contact = message["contact"]
+        return {
+            "message_type": "contacts",
+            "content": _name(contact) or "",
+            "details": {"contacts": [contact]},
+        }
+    known = sorted(k for k, v in message.items() if k not in ENVELOPE_FIELDS and v is not None)
+    return {
+        "message_type": "unsupported",
+        "content": caption,
+        "details": {"provider_type": known[0] if known else None, "fields": known},
+    }
 
 
 class TelegramConnector(Connector):
@@ -57,41 +197,40 @@ class TelegramConnector(Connector):
         )
 
     def parse_webhook(self, headers: Mapping[str, str], raw_body: bytes) -> Delivery:
+        """Keyed by the body's fingerprint, not ``update_id``: the Bot API may number updates
+        from scratch after a week of silence, while a retry repeats the same bytes. Messages
+        are then unique by chat, message id and edit date (see the messages plugin)."""
         update = load_json(raw_body)
         if not isinstance(update, dict) or not isinstance(update.get("update_id"), int):
             raise MalformedWebhook("an update needs an integer update_id")
-        delivery_id = str(update["update_id"])
-        message = update.get("message")
-        if not isinstance(message, dict):
+        delivery_id = body_fingerprint(raw_body)
+        kind = next((k for k in MESSAGE_UPDATES if isinstance(update.get(k), dict)), None)
+        if kind is None:
             kinds = sorted(k for k in update if k != "update_id")
-            return Delivery(
-                delivery_id, "update", [NormalizedEvent(IGNORED, {"reason": f"update {kinds}"})]
-            )
+            topic = kinds[0] if kinds else "update"
+            reason = SKIPPED_UPDATES.get(topic, f"update {kinds} carries no message")
+            return Delivery(delivery_id, topic, [NormalizedEvent(IGNORED, {"reason": reason})])
         try:
-            chat_id = str(message["chat"]["id"])
-            message_id = int(message["message_id"])
-        except (KeyError, TypeError, ValueError):
-            raise MalformedWebhook("a message needs chat.id and message_id") from None
-        text = message.get("text")
-        if not isinstance(text, str):
-            return Delivery(
-                delivery_id, "message", [NormalizedEvent(IGNORED, {"reason": "not a text message"})]
-            )
-        author = message.get("from") or {}
-        name = " ".join(p for p in (author.get("first_name"), author.get("last_name")) if p) or None
-        sent_at = message.get("date")
-        event = NormalizedEvent(
-            INBOUND_MESSAGE,
-            {
-                "provider_message_id": f"{chat_id}:{message_id}",
-                "content": text,
-                "sender": {"chat_id": chat_id, "name": name, "username": author.get("username")},
-                "sent_at": datetime.fromtimestamp(sent_at, UTC).isoformat()
-                if isinstance(sent_at, int)
-                else None,
-            },
-        )
-        return Delivery(delivery_id, "message", [event])
+            event = message_event(update[kind], edited=kind.startswith("edited_"))
+        except (KeyError, TypeError, ValueError, AttributeError, OverflowError):
+            raise MalformedWebhook("a message needs chat.id, message_id and date") from None
+        return Delivery(delivery_id, kind, [event])
+
+    def fetch_media(self, media: Mapping[str, Any]) -> MediaContent:
+        """getFile gives the file's path, then /file/bot<token>/<path> its bytes."""
+        file_id = str(media.get("id") or "")
+        if not FILE_ID.fullmatch(file_id):
+            raise ProviderError("Telegram media needs a file_id", code="NO_MEDIA")
+        found = self.request("GET", self.api_url("getFile"), params={"file_id": file_id}).json()
+        path = (found.get("result") or {}).get("file_path") if isinstance(found, dict) else None
+        if not isinstance(path, str) or not FILE_PATH.fullmatch(path):
+            raise ProviderError("Telegram answered getFile without a usable file_path")
+        base = self.settings.get("NEBULO_TELEGRAM_BASE_URL").rstrip("/")
+        try:
+            return self.download(f"{base}/file/bot{self.config['bot_token']}/{path}")
+        except ProviderError as error:
+            error.message = error.message.replace(self.config["bot_token"], "<bot token>")
+            raise
 
     def api_url(self, method: str) -> str:
         base = self.settings.get("NEBULO_TELEGRAM_BASE_URL").rstrip("/")
@@ -121,9 +260,13 @@ class TelegramConnector(Connector):
             return error
         if not isinstance(body, dict):
             return error
-        error.message = str(body.get("description") or error.message)
-        error.code = f"telegram#{body.get('error_code', response.status_code)}"
-        retry_after = (body.get("parameters") or {}).get("retry_after")
+        error.message = provider_message(body.get("description")) or error.message
+        error_code = body.get("error_code")
+        error.code = (
+            f"telegram#{error_code if isinstance(error_code, int) else response.status_code}"
+        )
+        parameters = body.get("parameters")
+        retry_after = parameters.get("retry_after") if isinstance(parameters, dict) else None
         if isinstance(retry_after, int | float):
             error.retry_after = float(retry_after)
             error.retryable = True

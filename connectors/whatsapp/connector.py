@@ -1,4 +1,5 @@
-"""WhatsApp Cloud API: signed webhooks (messages and statuses) and sending through the Graph API."""
+"""WhatsApp Cloud API: signed webhooks (messages of every type, statuses, number changes),
+sending and media downloads through the Graph API."""
 
 from __future__ import annotations
 
@@ -15,10 +16,13 @@ from connectors.base import (
     DELIVERY_STATUSES,
     IGNORED,
     INBOUND_MESSAGE,
+    MEDIA_TYPES,
+    SENDER_CHANGED,
     ConfigField,
     Connector,
     Delivery,
     MalformedWebhook,
+    MediaContent,
     NormalizedEvent,
     ProviderError,
     SentMessage,
@@ -26,11 +30,18 @@ from connectors.base import (
     header,
     hmac_sha256,
     load_json,
+    provider_message,
     signature_matches,
 )
 
 RATE_LIMIT_CODES = {4, 80007, 130429, 131056}
 PHONE = re.compile(r"^\+?[0-9]{6,20}$")
+GRAPH_ERROR_TYPE = re.compile(r"[A-Za-z]{1,64}")
+
+
+MEDIA_ID = re.compile(r"[0-9]{1,40}")
+NUMBER_CHANGES = frozenset({"customer_changed_number", "user_changed_number"})
+INTERACTIVE_REPLIES = frozenset({"button_reply", "list_reply"})
 
 
 def _timestamp(value: Any) -> str | None:
@@ -38,6 +49,110 @@ def _timestamp(value: Any) -> str | None:
         return datetime.fromtimestamp(int(value), UTC).isoformat()
     except (TypeError, ValueError, OverflowError):
         return None
+
+
+def _phone(wa_id: Any) -> str:
+    return "+" + str(wa_id).lstrip("+")
+
+
+def message_event(message: Mapping[str, Any], names: Mapping[str, Any]) -> NormalizedEvent:
+    """One inbound message of any type as the contract's ``inbound_message`` (a number change
+    as ``sender_changed``); a type this code does not know is kept as ``unsupported``."""
+    kind = str(message.get("type") or "unsupported")
+    sender = str(message["from"])
+    if kind == "system":
+        return system_event(message)
+    data: dict[str, Any] = {
+        "provider_message_id": str(message["id"]),
+        "content": "",
+        "message_type": kind,
+        "sender": {"phone": _phone(sender), "name": names.get(sender)},
+        "sent_at": _timestamp(message.get("timestamp")),
+        "in_reply_to": (message.get("context") or {}).get("id"),
+    }
+    body = message.get(kind) if isinstance(message.get(kind), dict) else {}
+    if kind == "text":
+        data["content"] = str(body["body"])
+    elif kind in MEDIA_TYPES:
+        data["content"] = str(body.get("caption") or "")
+        data["media"] = (
+            {
+                "id": str(body["id"]),
+                "mime_type": body.get("mime_type"),
+                "sha256": body.get("sha256"),
+                "file_name": body.get("filename"),
+            }
+            if body.get("id")
+            else None
+        )
+    elif kind == "location":
+        data["content"] = str(body.get("name") or body.get("address") or "")
+        data["details"] = {
+            k: body.get(k) for k in ("latitude", "longitude", "name", "address", "url")
+        }
+    elif kind == "contacts":
+        contacts = message.get("contacts") or []
+        data["content"] = ", ".join(
+            str((c.get("name") or {}).get("formatted_name") or "") for c in contacts
+        )
+        data["details"] = {"contacts": contacts}
+    elif kind == "button":
+        data["content"] = str(body.get("text") or "")
+        data["reply_option"] = {"id": body.get("payload"), "title": body.get("text")}
+    elif kind == "interactive" and body.get("type") in INTERACTIVE_REPLIES:
+        option = body[body["type"]]
+        data["message_type"] = body["type"]
+        data["content"] = str(option.get("title") or "")
+        data["reply_option"] = {"id": option.get("id"), "title": option.get("title")}
+    elif kind == "reaction":
+        data["content"] = str(body.get("emoji") or "")
+        data["in_reply_to"] = body.get("message_id")
+        data["details"] = {"emoji": body.get("emoji") or None}
+    else:
+        data["message_type"] = "unsupported"
+        data["details"] = {"provider_type": kind, "errors": message.get("errors") or []}
+    return NormalizedEvent(INBOUND_MESSAGE, data)
+
+
+def system_event(message: Mapping[str, Any]) -> NormalizedEvent:
+    """A system message: a number change moves the customer, anything else is only noted."""
+    system = message.get("system") or {}
+    if system.get("type") not in NUMBER_CHANGES or not system.get("new_wa_id"):
+        return NormalizedEvent(
+            IGNORED, {"reason": f"system message {system.get('type')!r} changes nothing stored"}
+        )
+    old = system.get("wa_id") or message["from"]
+    return NormalizedEvent(
+        SENDER_CHANGED,
+        {
+            "old": {"phone": _phone(old)},
+            "new": {"phone": _phone(system["new_wa_id"])},
+            "note": system.get("body"),
+            "at": _timestamp(message.get("timestamp")),
+        },
+    )
+
+
+def status_event(status: Mapping[str, Any]) -> NormalizedEvent:
+    if status.get("status") not in DELIVERY_STATUSES:
+        return NormalizedEvent(
+            IGNORED, {"reason": f"status {status.get('status')!r} is not tracked"}
+        )
+    errors = status.get("errors") or []
+    error = None
+    if errors:
+        first = errors[0]
+        error = f"{first.get('code')}: {first.get('title') or first.get('message')}"
+    return NormalizedEvent(
+        DELIVERY_STATUS,
+        {
+            "provider_message_id": str(status["id"]),
+            "status": status["status"],
+            "error": error,
+            "reference": status.get("biz_opaque_callback_data"),
+            "at": _timestamp(status.get("timestamp")),
+        },
+    )
 
 
 class WhatsAppConnector(Connector):
@@ -99,54 +214,26 @@ class WhatsAppConnector(Connector):
     @staticmethod
     def _change_events(field: str | None, value: Mapping[str, Any]) -> list[NormalizedEvent]:
         if field != "messages":
-            return [NormalizedEvent(IGNORED, {"reason": f"field {field}"})]
+            return [NormalizedEvent(IGNORED, {"reason": f"field {field} carries no messages"})]
         names = {
             c["wa_id"]: (c.get("profile") or {}).get("name") for c in value.get("contacts") or []
         }
-        events = []
-        for message in value.get("messages") or []:
-            if message.get("type") != "text":
-                events.append(
-                    NormalizedEvent(IGNORED, {"reason": f"{message.get('type')} message"})
-                )
-                continue
-            sender = str(message["from"])
-            events.append(
-                NormalizedEvent(
-                    INBOUND_MESSAGE,
-                    {
-                        "provider_message_id": str(message["id"]),
-                        "content": str(message["text"]["body"]),
-                        "sender": {"phone": "+" + sender.lstrip("+"), "name": names.get(sender)},
-                        "sent_at": _timestamp(message.get("timestamp")),
-                    },
-                )
-            )
-        for status in value.get("statuses") or []:
-            if status.get("status") not in DELIVERY_STATUSES:
-                events.append(
-                    NormalizedEvent(IGNORED, {"reason": f"status {status.get('status')}"})
-                )
-                continue
-            errors = status.get("errors") or []
-            error = None
-            if errors:
-                first = errors[0]
-                error = f"{first.get('code')}: {first.get('title') or first.get('message')}"
-            events.append(
-                NormalizedEvent(
-                    DELIVERY_STATUS,
-                    {
-                        "provider_message_id": str(status["id"]),
-                        "status": status["status"],
-                        "error": error,
-                        "reference": status.get("biz_opaque_callback_data"),
-                    },
-                )
-            )
+        events = [message_event(message, names) for message in value.get("messages") or []]
+        events.extend(status_event(status) for status in value.get("statuses") or [])
         return events
 
     # Graph API ----------------------------------------------------------------------------
+    def fetch_media(self, media: Mapping[str, Any]) -> MediaContent:
+        """GET /{media-id} gives a short-lived URL, which is fetched with the same token."""
+        media_id = str(media.get("id") or "")
+        if not MEDIA_ID.fullmatch(media_id):
+            raise ProviderError("WhatsApp media needs a numeric media id", code="NO_MEDIA")
+        found = self.request("GET", self.api_url(media_id), headers=self._auth()).json()
+        url = found.get("url") if isinstance(found, dict) else None
+        if not isinstance(url, str) or not url.startswith(("https://", "http://")):
+            raise ProviderError("WhatsApp answered the media lookup without a URL")
+        return self.download(url, headers=self._auth())
+
     def api_url(self, path: str) -> str:
         return f"{self.settings.get('NEBULO_WHATSAPP_BASE_URL').rstrip('/')}/{path}"
 
@@ -184,9 +271,15 @@ class WhatsAppConnector(Connector):
             detail = response.json()["error"]
         except (ValueError, KeyError, TypeError):
             return error
-        code = detail.get("code")
-        error.message = str(detail.get("message") or error.message)
-        error.code = f"{detail.get('type', 'GraphError')}#{code}"
+        if not isinstance(detail, dict):
+            return error
+        code = detail.get("code") if isinstance(detail.get("code"), int) else None
+        kind = detail.get("type")
+        error.message = provider_message(detail.get("message")) or error.message
+        if isinstance(kind, str) and GRAPH_ERROR_TYPE.fullmatch(kind):
+            error.code = f"{kind}#{code}"
+        elif code is not None:
+            error.code = f"GraphError#{code}"
         error.retryable = error.retryable or code in RATE_LIMIT_CODES
         return error
 

@@ -10,12 +10,13 @@ from argon2 import PasswordHasher
 from argon2.exceptions import VerificationError, VerifyMismatchError
 from flask import current_app
 from flask_jwt_extended import create_access_token, create_refresh_token, decode_token
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import case, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from core.auth.models import RefreshToken, RevokedFamily, User
 from core.db import utcnow
 from core.errors import Conflict, Invalid, Unauthorized
+from core.projects.services import accept_invitations
 
 INVALID_CREDENTIALS = "Invalid credentials"
 MIN_PASSWORD_LENGTH = 8
@@ -28,32 +29,46 @@ def password_hasher() -> PasswordHasher:
 def register_user(
     session: Session, *, email: str, password: str, name: str = "", username: str | None = None
 ) -> User:
+    """A new account, with the invitations of its email turned into memberships.
+
+    The password is hashed before the email is checked, so that a taken email (409) costs the
+    same time as a new one and timing does not tell which emails have accounts."""
     email = email.strip().lower()
     if len(password) < MIN_PASSWORD_LENGTH:
         raise Invalid(errors={"password": [f"Use at least {MIN_PASSWORD_LENGTH} characters."]})
-    taken = select(User.id).where(func.lower(User.email) == email)
+    password_hash = password_hasher().hash(password)
+    taken = func.lower(User.email) == email
     if username:
-        taken = select(User.id).where(
-            or_(func.lower(User.email) == email, User.username == username)
-        )
-    if session.scalar(taken) is not None:
+        taken = or_(taken, func.lower(User.username) == username.lower())
+    if session.scalar(select(User.id).where(taken)) is not None:
         raise Conflict("A user with this email or username already exists")
-    user = User(
-        email=email, username=username, name=name, password_hash=password_hasher().hash(password)
-    )
+    user = User(email=email, username=username, name=name, password_hash=password_hash)
     session.add(user)
     session.flush()
+    accept_invitations(session, user)
     return user
+
+
+def find_account(session: Session, identifier: str) -> User | None:
+    """The user whose email or username is ``identifier``, in any case."""
+    identifier = identifier.strip()
+    return session.scalars(
+        select(User)
+        .where(
+            or_(
+                func.lower(User.email) == identifier.lower(),
+                func.lower(User.username) == identifier.lower(),
+            )
+        )
+        # usernames that differ only by case predate case-insensitive registration
+        .order_by(case((User.username == identifier, 0), else_=1))
+        .limit(1)
+    ).first()
 
 
 def authenticate(session: Session, identifier: str, password: str) -> User:
     """The user with this email or username and password, or one uniform ``Unauthorized``."""
-    identifier = identifier.strip()
-    user = session.scalar(
-        select(User).where(
-            or_(func.lower(User.email) == identifier.lower(), User.username == identifier)
-        )
-    )
+    user = find_account(session, identifier)
     hasher = password_hasher()
     if user is None:
         # Spend the same time as a real check so that timing does not reveal unknown accounts.
@@ -76,7 +91,10 @@ def _verify(hasher: PasswordHasher, password_hash: str, password: str) -> bool:
 def issue_tokens(
     session: Session, user: User, family_id: uuid.UUID | None = None
 ) -> dict[str, Any]:
+    """A token pair; the user's pending invitations become memberships first, so that someone
+    added to a project sees it from their next login or refresh."""
     settings = current_app.extensions["nebulo"].settings
+    accept_invitations(session, user)
     family_id = family_id or uuid.uuid4()
     claims = {"fam": str(family_id)}
     access_ttl = timedelta(minutes=settings.access_token_minutes)

@@ -1,4 +1,4 @@
-"""Projects (the tenants) and the memberships of users in them."""
+"""Projects (the tenants), the memberships of users in them and pending invitations."""
 
 from __future__ import annotations
 
@@ -6,10 +6,10 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, String
+from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from core.db import Base, IdMixin, TimestampMixin, utcnow
+from core.db import Base, IdMixin, ProjectScoped, TimestampMixin, utcnow
 
 
 class Project(IdMixin, TimestampMixin, Base):
@@ -31,4 +31,20 @@ class ProjectMember(Base):
         ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True
     )
     role: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Invitation(IdMixin, ProjectScoped, Base):
+    """A person invited by email. It becomes a membership when that email's account gets
+    tokens (registers and logs in, or logs in or refreshes), so that adding someone never
+    tells the inviter whether the email has an account."""
+
+    __tablename__ = "invitations"
+    __table_args__ = (UniqueConstraint("project_id", "email"),)
+
+    email: Mapped[str] = mapped_column(String(320), index=True)
+    role: Mapped[str] = mapped_column(String(16))
+    invited_by: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL")
+    )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,4 +1,4 @@
-"""/api/v1/projects: projects (tenants), members and API keys."""
+"""/api/v1/projects: projects (tenants), members, invitations and API keys."""
 
 from __future__ import annotations
 
@@ -57,6 +57,16 @@ class MemberSchema(StrictSchema):
     email = fields.Email(required=True)
     name = fields.String(dump_only=True)
     role = fields.String(required=True, validate=validate.OneOf(ROLES))
+    created_at = fields.DateTime(dump_only=True)
+
+
+class InvitationSchema(StrictSchema):
+    """Who is invited: the same answer whether the email has an account or not."""
+
+    id = fields.UUID(dump_only=True)
+    email = fields.Email(required=True, validate=validate.Length(max=320))
+    role = fields.String(required=True, validate=validate.OneOf(ROLES))
+    status = fields.Constant("pending", dump_only=True)
     created_at = fields.DateTime(dump_only=True)
 
 
@@ -142,15 +152,17 @@ class Members(MethodView):
         rows = get_session().execute(services.list_members(ctx)).all()
         return [_member_view(member, user) for member, user in rows]
 
-    @blp.arguments(MemberSchema)
-    @blp.response(201, MemberSchema)
+    @blp.arguments(InvitationSchema)
+    @blp.response(201, InvitationSchema)
     def post(self, data, project_id: UUID):
-        """Add a registered user to the project by email, with a role."""
+        """Invite someone by email, with a role. They become a member when their account next
+        logs in (or, without an account yet, once they register and log in); the answer does
+        not say whether the email has an account."""
         session = get_session()
         ctx = project_context(project_id, "manage_members")
-        member = services.add_member(session, ctx, data["email"], data["role"])
+        invitation = services.invite_member(session, ctx, data["email"], data["role"])
         session.commit()
-        return _member_view(member, session.get(User, member.user_id))
+        return invitation
 
 
 @blp.route("/<uuid:project_id>/members/<uuid:user_id>")
@@ -170,6 +182,26 @@ class MemberItem(MethodView):
         """Remove a member from the project."""
         session = get_session()
         services.remove_member(session, project_context(project_id, "manage_members"), user_id)
+        session.commit()
+
+
+@blp.route("/<uuid:project_id>/invitations")
+class Invitations(MethodView):
+    @blp.response(200, InvitationSchema(many=True))
+    def get(self, project_id: UUID):
+        """Pending invitations of the project."""
+        ctx = project_context(project_id, "manage_members")
+        return list(get_session().scalars(services.list_invitations(ctx)))
+
+
+@blp.route("/<uuid:project_id>/invitations/<uuid:invitation_id>")
+class InvitationItem(MethodView):
+    @blp.response(204)
+    def delete(self, project_id: UUID, invitation_id: UUID):
+        """Cancel a pending invitation."""
+        session = get_session()
+        ctx = project_context(project_id, "manage_members")
+        services.cancel_invitation(session, ctx, invitation_id)
         session.commit()
 
 

@@ -1,4 +1,4 @@
-"""Projects, members and API keys: the tenancy logic behind /api/v1/projects."""
+"""Projects, members, invitations and API keys: the tenancy logic behind /api/v1/projects."""
 
 from __future__ import annotations
 
@@ -6,15 +6,15 @@ import secrets
 import uuid
 from typing import Any
 
-from sqlalchemy import Row, bindparam, func, select
+from sqlalchemy import Row, bindparam, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from core.auth.models import ApiKey, User
-from core.context import Context, hash_api_key, project_row
+from core.context import USER_ONLY_PERMISSIONS, Context, hash_api_key, project_row
 from core.db import get_scoped, scoped, utcnow
 from core.errors import Conflict, Forbidden, Invalid, NotFound
 from core.plugins import ROLES
-from core.projects.models import Project, ProjectMember
+from core.projects.models import Invitation, Project, ProjectMember
 
 OWNER = "owner"
 
@@ -92,18 +92,66 @@ def _require_owner_for(ctx: Context, action: str) -> None:
         raise Forbidden(f"Only an owner can {action}")
 
 
-def add_member(session: Session, ctx: Context, email: str, role: str) -> ProjectMember:
+def invite_member(session: Session, ctx: Context, email: str, role: str) -> Invitation:
+    """Invite ``email`` with ``role``. The answer is the same whether the email has an account
+    or not (no enumeration of users): the invitation becomes a membership when that account
+    next gets tokens (see :func:`accept_invitations`)."""
     _check_role(role)
     if role == OWNER:
         _require_owner_for(ctx, "add an owner")
-    user = session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
-    if user is None:
-        raise NotFound(f"No user with email {email}; they must register first")
-    if session.get(ProjectMember, (ctx.project_id, user.id)) is not None:
-        raise Conflict(f"{email} is already a member of this project")
-    member = ProjectMember(project_id=ctx.project_id, user_id=user.id, role=role)
-    session.add(member)
-    return member
+    email = email.strip().lower()
+    already_member = session.scalar(
+        select(ProjectMember.user_id)
+        .join(User, User.id == ProjectMember.user_id)
+        .where(ProjectMember.project_id == ctx.project_id, func.lower(User.email) == email)
+    )
+    already_invited = session.scalar(
+        scoped(Invitation, ctx.project_id).where(Invitation.email == email)
+    )
+    if already_member is not None or already_invited is not None:
+        raise Conflict(f"{email} is already a member of this project or invited to it")
+    invitation = Invitation(
+        project_id=ctx.project_id, email=email, role=role, invited_by=ctx.user_id
+    )
+    session.add(invitation)
+    session.flush()
+    return invitation
+
+
+def list_invitations(ctx: Context):
+    return scoped(Invitation, ctx.project_id).order_by(Invitation.created_at)
+
+
+def cancel_invitation(session: Session, ctx: Context, invitation_id: uuid.UUID) -> None:
+    session.delete(
+        get_scoped(session, Invitation, ctx.project_id, invitation_id, what="Invitation")
+    )
+
+
+def accept_invitations(session: Session, user: User) -> None:
+    """Turn the invitations of the user's email into memberships (a project they already
+    belong to keeps their current role)."""
+    invitations = session.scalars(
+        select(Invitation).where(Invitation.email == user.email.strip().lower())
+    ).all()
+    if not invitations:
+        return
+    member_of = set(
+        session.scalars(
+            select(ProjectMember.project_id).where(
+                ProjectMember.user_id == user.id,
+                ProjectMember.project_id.in_([i.project_id for i in invitations]),
+            )
+        )
+    )
+    for invitation in invitations:
+        if invitation.project_id not in member_of:
+            session.add(
+                ProjectMember(
+                    project_id=invitation.project_id, user_id=user.id, role=invitation.role
+                )
+            )
+    session.execute(delete(Invitation).where(Invitation.id.in_([i.id for i in invitations])))
 
 
 def _member(session: Session, ctx: Context, user_id: uuid.UUID) -> ProjectMember:
@@ -142,6 +190,17 @@ def remove_member(session: Session, ctx: Context, user_id: uuid.UUID) -> None:
         _require_owner_for(ctx, "remove an owner")
     _ensure_an_owner_remains(session, ctx, member)
     session.delete(member)
+    # Their keys would stop working anyway (a key needs its creator in the project); revoking
+    # them says so in the key list and keeps them dead if the person is added back.
+    session.execute(
+        update(ApiKey)
+        .where(
+            ApiKey.project_id == ctx.project_id,
+            ApiKey.created_by == user_id,
+            ApiKey.revoked_at.is_(None),
+        )
+        .values(revoked_at=utcnow())
+    )
 
 
 API_KEY_PREFIX = "nbl_"
@@ -152,10 +211,13 @@ def create_api_key(
 ) -> tuple[ApiKey, str]:
     """A new key and its secret, which is shown this once and stored only as a digest.
 
-    A key cannot hold a permission its creator lacks."""
+    A key cannot hold a permission its creator lacks, nor manage members or keys."""
     unknown = sorted(set(scopes) - known_permissions)
     if unknown:
         raise Invalid(errors={"scopes": [f"Unknown permissions: {', '.join(unknown)}."]})
+    user_only = sorted(set(scopes) & USER_ONLY_PERMISSIONS)
+    if user_only:
+        raise Invalid(errors={"scopes": [f"API keys cannot hold: {', '.join(user_only)}."]})
     beyond = sorted(set(scopes) - ctx.permissions)
     if beyond:
         raise Invalid(errors={"scopes": [f"You do not hold: {', '.join(beyond)}."]})

@@ -11,14 +11,11 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import ipaddress
 import json
 import secrets
-import socket
 import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 import httpx
 from flask import current_app
@@ -26,6 +23,7 @@ from sqlalchemy import Select
 from sqlalchemy import event as orm_event
 from sqlalchemy.orm import Session
 
+from core import outbound
 from core.context import Context
 from core.db import get_scoped, scoped, utcnow
 from core.errors import Invalid, NotFound
@@ -57,32 +55,14 @@ def _normalized_events(names: list[str]) -> list[str]:
     return list(dict.fromkeys(names))
 
 
-class PrivateAddress(ValueError):
-    """The URL's host is, or resolves to, an address that is not on the public internet."""
-
-
-def check_public_url(url: str) -> None:
-    """Refuse loopback, private, link-local and reserved targets (server-side request forgery).
-
-    Checked when a webhook is saved and again before each delivery, since DNS may change.
-    ``NEBULO_WEBHOOK_ALLOW_PRIVATE_URLS`` (on outside production) turns the check off."""
-    host = urlsplit(url).hostname or ""
-    try:
-        infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
-    except (socket.gaierror, UnicodeError) as error:
-        raise PrivateAddress(f"{host!r} does not resolve: {error}") from None
-    for info in infos:
-        address = ipaddress.ip_address(info[4][0])
-        if not address.is_global:
-            raise PrivateAddress(f"{host!r} resolves to {address}, which is not a public address")
-
-
 def _validated_url(url: str) -> str:
-    if not current_app.extensions["nebulo"].settings.webhook_allow_private_urls:
-        try:
-            check_public_url(url)
-        except PrivateAddress as error:
-            raise Invalid(errors={"url": [str(error)]}) from None
+    """Refuse at once a URL that delivery would refuse (server-side request forgery); each
+    delivery checks again, since DNS may change after saving."""
+    allow_private = current_app.extensions["nebulo"].settings.allow_private_urls
+    try:
+        outbound.check_url(url, allow_private=allow_private)
+    except outbound.RefusedDestination as error:
+        raise Invalid(errors={"url": [str(error)]}) from None
     return url
 
 
@@ -204,11 +184,8 @@ class _Outcome:
 
 
 def _post(target: _Target, delivery_id: uuid.UUID, timeout: float, allow_private: bool) -> _Outcome:
-    if not allow_private:
-        try:
-            check_public_url(target.url)
-        except PrivateAddress as error:
-            return _Outcome(False, error=f"Refused: {error}", retry=False)
+    """One POST through the outbound guard. Only our own words are logged: the receiver's
+    body, or the text of a malformed answer, must not end up in the delivery log."""
     headers = {
         "Content-Type": "application/json",
         "User-Agent": USER_AGENT,
@@ -217,9 +194,12 @@ def _post(target: _Target, delivery_id: uuid.UUID, timeout: float, allow_private
         "X-Nebulo-Signature": signature(target.secret, target.body),
     }
     try:
-        response = httpx.post(target.url, content=target.body, headers=headers, timeout=timeout)
+        with outbound.client(allow_private=allow_private, timeout=timeout) as http:
+            response = http.post(target.url, content=target.body, headers=headers)
+    except outbound.RefusedDestination as error:
+        return _Outcome(False, error=f"Refused: {error}"[:MAX_ERROR_LENGTH], retry=False)
     except httpx.HTTPError as error:
-        return _Outcome(False, error=f"{type(error).__name__}: {error}"[:MAX_ERROR_LENGTH])
+        return _Outcome(False, error=outbound.describe_failure(error)[:MAX_ERROR_LENGTH])
     if response.is_success:
         return _Outcome(True, response.status_code)
     return _Outcome(False, response.status_code, f"HTTP {response.status_code} from the receiver")
@@ -259,7 +239,7 @@ def deliver_webhook(run: JobRun, delivery_id: str) -> dict[str, Any]:
         )
     settings = run.app.extensions["nebulo"].settings
     outcome = _post(
-        target, delivery_uuid, settings.webhook_timeout_seconds, settings.webhook_allow_private_urls
+        target, delivery_uuid, settings.webhook_timeout_seconds, bool(settings.allow_private_urls)
     )
     with run.session() as session:
         delivery = _pending_delivery(session, run, delivery_uuid)

@@ -110,3 +110,11 @@ def register_tools(register):
         tools.explain_risk,
     ):
         register(function)
+
+
+@hookimpl
+def register_metrics(register):
+    from plugins.customers.metrics import METRICS
+
+    for metric in METRICS:
+        register(metric)

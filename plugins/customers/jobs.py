@@ -27,7 +27,8 @@ def predict_customers(
     """Score the given customers (or all of them) with the active model.
 
     Each scored chunk is committed before progress is reported: the progress row is written
-    in its own transaction, which SQLite would otherwise block behind this one."""
+    in its own transaction, which SQLite would otherwise block behind this one. A retry
+    resumes after the chunks committed by the lost attempt (the points carry the job id)."""
     ids = None if customer_ids is None else [uuid.UUID(value) for value in customer_ids]
     with run.session() as session:
 
@@ -35,4 +36,6 @@ def predict_customers(
             session.commit()
             run.progress(percent, message)
 
-        return services.predict_customers(session, uuid.UUID(project_id), ids, chunk_done)
+        return services.predict_customers(
+            session, uuid.UUID(project_id), ids, chunk_done, batch_job_id=run.job_id
+        )

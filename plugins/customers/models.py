@@ -65,12 +65,18 @@ class RiskHistory(ProjectScoped, Base):
 
     An append-only series keyed by insertion order: a batch adds 100,000 points at a time, and
     an increasing integer key appends to its index where a random UUID would write all over it.
-    The points are only ever read by customer or by project and time, never by key."""
+    The points are only ever read by customer or by project and time, never by key.
+
+    A batch prediction's points carry its job id, unique with the customer: a retried batch
+    skips the customers it already scored and can never record one twice."""
 
     __tablename__ = "customer_risk_history"
     __table_args__ = (
         Index("ix_customer_risk_history_customer_time", "customer_id", "timestamp"),
         Index("ix_customer_risk_history_project_time", "project_id", "timestamp"),
+        Index(
+            "uq_customer_risk_history_batch_customer", "batch_job_id", "customer_id", unique=True
+        ),
     )
 
     id: Mapped[int] = mapped_column(
@@ -83,6 +89,8 @@ class RiskHistory(ProjectScoped, Base):
         ForeignKey("churn_model_versions.id", ondelete="SET NULL")
     )
     timestamp: Mapped[datetime] = mapped_column(default=utcnow)
+    batch_job_id: Mapped[uuid.UUID | None]
+    """The batch prediction job that recorded the point; none for a single prediction."""
 
 
 class Alert(IdMixin, ProjectScoped, Base):

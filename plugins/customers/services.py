@@ -13,12 +13,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from flask import current_app
 from marshmallow import ValidationError
-from sklearn.pipeline import Pipeline
 from sqlalchemy import Select, case, func, or_, select, update
 from sqlalchemy.orm import Session
 
@@ -28,6 +27,9 @@ from core.errors import Conflict, Invalid, NotFound
 from plugins.customers import churn
 from plugins.customers.models import Alert, Customer, ModelVersion, RiskHistory
 from plugins.customers.schemas import normalize_phone
+
+if TYPE_CHECKING:
+    from sklearn.pipeline import Pipeline
 
 Progress = Callable[[int, str], None]
 IDENTITY_COLUMNS = ("email", "shopify_customer_id", "whatsapp_phone", "telegram_chat_id")
@@ -429,6 +431,7 @@ def _score_and_record(
     version: ModelVersion,
     rows: list[Any],
     progress: Progress | None = None,
+    batch_job_id: uuid.UUID | None = None,
 ) -> Scored:
     """Score ``(id, name, email, previous_tier, *features)`` rows in vectorised chunks; write
     the history, the customers' new score and tier, and an alert for each customer entering
@@ -446,7 +449,7 @@ def _score_and_record(
 
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="nebulo-churn-score") as scorer:
         for chunk, scores in zip(chunks, scorer.map(score, chunks), strict=True):
-            _record_chunk(session, project_id, version, chunk, scores, high, outcome)
+            _record_chunk(session, project_id, version, chunk, scores, high, outcome, batch_job_id)
             if progress is not None:
                 progress(
                     min(99, 10 + int(89 * outcome.scored / len(rows))),
@@ -463,6 +466,7 @@ def _record_chunk(
     scores: np.ndarray,
     high: float,
     outcome: Scored,
+    batch_job_id: uuid.UUID | None,
 ) -> None:
     """One chunk's history rows, customer updates and alerts (see ``_score_and_record``)."""
     now = outcome.predicted_at = utcnow()
@@ -472,7 +476,12 @@ def _record_chunk(
         RISK_HISTORY,
         ("customer_id", "score"),
         [(row[0], score) for row, score in zip(chunk, score_values, strict=True)],
-        constants={"project_id": project_id, "model_version_id": version.id, "timestamp": now},
+        constants={
+            "project_id": project_id,
+            "model_version_id": version.id,
+            "timestamp": now,
+            "batch_job_id": batch_job_id,
+        },
     )
     session.execute(
         update(CUSTOMERS)
@@ -566,12 +575,20 @@ def predict_customers(
     project_id: uuid.UUID,
     customer_ids: list[uuid.UUID] | None = None,
     progress: Progress | None = None,
+    batch_job_id: uuid.UUID | None = None,
 ) -> dict[str, Any]:
     """Score the given customers (default: all) that carry the model's features;
-    ``progress`` is called after each chunk of scores has been written."""
+    ``progress`` is called after each chunk of scores has been written.
+
+    A batch job passes its id: its points carry it, and a retry of the job (after its worker
+    was lost mid-batch) scores only the customers its earlier attempts did not, so every
+    customer gets one point per batch. Customers go in id order, which keeps the inserts
+    into the (batch, customer) index appends."""
     version = require_model(session, project_id)
-    statement = select(*SCORED_ROW_PREFIX, *FEATURE_COLUMNS).where(
-        Customer.project_id == project_id
+    statement = (
+        select(*SCORED_ROW_PREFIX, *FEATURE_COLUMNS)
+        .where(Customer.project_id == project_id)
+        .order_by(Customer.id)
     )
     if customer_ids is not None:
         statement = statement.where(Customer.id.in_(customer_ids))
@@ -580,15 +597,25 @@ def predict_customers(
         _raise_unknown(set(customer_ids) - {row[0] for row in rows})
     required = [churn.FEATURES.index(name) + FEATURES_START for name in churn.REQUIRED_FEATURES]
     complete = [row for row in rows if all(row[index] is not None for index in required)]
+    done = _scored_in_batch(session, batch_job_id) if batch_job_id is not None else set()
+    remaining = [row for row in complete if row[0] not in done]
     if progress is not None:
-        progress(10, f"scoring {len(complete)} customers")
-    scored = _score_and_record(session, project_id, version, complete, progress)
+        progress(10, f"scoring {len(remaining)} customers")
+    scored = _score_and_record(session, project_id, version, remaining, progress, batch_job_id)
     return {
         "model_version": version.version,
-        "scored": scored.scored,
+        "scored": len(complete) - len(remaining) + scored.scored,
         "skipped_missing_features": len(rows) - len(complete),
         "alerts": scored.alerts,
     }
+
+
+def _scored_in_batch(session: Session, batch_job_id: uuid.UUID) -> set[uuid.UUID]:
+    return set(
+        session.scalars(
+            select(RiskHistory.customer_id).where(RiskHistory.batch_job_id == batch_job_id)
+        )
+    )
 
 
 def check_customers_exist(session: Session, ctx: Context, customer_ids: list[uuid.UUID]) -> None:

@@ -30,6 +30,7 @@ def register_settings(register):
             "32-byte URL-safe base64 key encrypting integration secrets (required in production; "
             "derived from NEBULO_SECRET_KEY otherwise)",
             parse_key,
+            required_in_production=True,
         )
     )
     register(
@@ -86,3 +87,11 @@ def register_jobs(register):
     register(jobs.deliver_message, retries=jobs.SEND_RETRIES, backoff=(5, 30, 120, 600))
     register(jobs.sync_integration, retries=jobs.SYNC_RETRIES)
     register(jobs.answer_customer, retries=jobs.ANSWER_RETRIES, backoff=(5, 60))
+
+
+@hookimpl
+def register_metrics(register):
+    from plugins.messages.metrics import METRICS
+
+    for metric in METRICS:
+        register(metric)

@@ -47,7 +47,13 @@ def deliver_message(run: JobRun, project_id: str, message_id: str) -> dict[str, 
     except Exception as error:
         if run.attempt > SEND_RETRIES:
             with run.session() as session:
-                services.mark_failed(session, ctx, uuid.UUID(message_id), str(error), final=True)
+                services.mark_failed(
+                    session,
+                    ctx,
+                    uuid.UUID(message_id),
+                    services.viewer_error(error, "Sending the message"),
+                    final=True,
+                )
         raise
 
 

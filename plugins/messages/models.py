@@ -17,7 +17,8 @@ HUMAN_HANDOFF = ("instead", "also")
 the bot's answer."""
 OUTBOUND_STATUSES = ("queued", "sending", "sent", "delivered", "read", "failed")
 STATUS_RANK = {"queued": 0, "sending": 0, "sent": 1, "delivered": 2, "read": 3}
-DELIVERY_STATES = ("received", "processed", "failed")
+DELIVERY_STATES = ("received", "processed", "skipped", "failed")
+"""``skipped``: answered 200 but nothing to store; ``skip_reasons`` says why."""
 
 
 class Integration(IdMixin, ProjectScoped, TimestampMixin, Base):
@@ -54,6 +55,9 @@ class InboundDelivery(IdMixin, ProjectScoped, Base):
     body: Mapped[bytes] = mapped_column(LargeBinary)
     status: Mapped[str] = mapped_column(String(16), default="received")
     error: Mapped[str | None] = mapped_column(Text)
+    skip_reasons: Mapped[list[str]] = mapped_column(JSON, default=list)
+    """Why each of its events that stored nothing was skipped (a status for a message Nebulo
+    never sent, an inline query, a repeated message)."""
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
     processed_at: Mapped[datetime | None]
 
@@ -69,6 +73,7 @@ class Message(IdMixin, ProjectScoped, Base):
     __table_args__ = (
         UniqueConstraint("project_id", "provider", "provider_message_id"),
         Index("ix_messages_project_id_created_at", "project_id", "created_at"),
+        Index("ix_messages_project_id_chat_id", "project_id", "chat_id"),
     )
 
     integration_id: Mapped[uuid.UUID | None] = mapped_column(
@@ -79,6 +84,23 @@ class Message(IdMixin, ProjectScoped, Base):
     status: Mapped[str] = mapped_column(String(16))
     content: Mapped[str] = mapped_column(Text)
     content_type: Mapped[str] = mapped_column(String(16), default="text")
+    """The message type (``connectors.base.MESSAGE_TYPES``); ``content`` is its text, or a
+    media's caption, a chosen option's title, a reaction's emoji."""
+    media: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    """The provider's reference to an attachment ({id, mime_type, sha256, file_name,
+    file_size}); the bytes are fetched on demand (``media.fetch_message_media``)."""
+    reply_option: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    in_reply_to: Mapped[str | None] = mapped_column(String(200))
+    """The provider id of the message this one answers or reacts to (``reply_to_id`` is that
+    message's row, when Nebulo has it)."""
+    details: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    chat_id: Mapped[str | None] = mapped_column(String(64))
+    """The provider's chat when it is not the customer's own: a Telegram group."""
+    chat_title: Mapped[str | None] = mapped_column(String(255))
+    edited_at: Mapped[datetime | None]
+    edit_history: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    """Previous versions, oldest first: [{content, content_type, media, at}] where ``at`` is
+    when that version was written (sent or edited)."""
     sender: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     recipient: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     customer_id: Mapped[uuid.UUID | None] = mapped_column(

@@ -10,10 +10,10 @@ from flask_smorest import Blueprint
 
 from core.context import project_context
 from core.db import get_session
-from core.http import accepts
+from core.http import accepts, any_query_parameters
 from core.limits import rate_limit
 from core.pagination import paginate
-from plugins.messages import services
+from plugins.messages import media, services
 from plugins.messages.schemas import (
     ChannelMessageSchema,
     ConnectSchema,
@@ -150,6 +150,7 @@ class Deliveries(MethodView):
 
 
 @webhooks_blp.route("/<string:provider>/<uuid:integration_id>")
+@any_query_parameters
 class Webhook(MethodView):
     @webhooks_blp.doc(**PUBLIC)
     @webhooks_blp.response(
@@ -226,6 +227,41 @@ class MessageItem(MethodView):
         """One message with its delivery status and provider error, if any."""
         ctx = project_context(project_id, "view_messages")
         return services.get_message(get_session(), ctx, message_id)
+
+
+@messages_blp.route("/<uuid:project_id>/conversation/chat/<string:provider>/<string:chat>")
+class ChatConversation(MethodView):
+    @messages_blp.response(200, ChannelMessageSchema(many=True))
+    def get(self, project_id: UUID, provider: str, chat: str):
+        """Every message of one group chat (its provider's chat id; each message with its own
+        sender), oldest first."""
+        ctx = project_context(project_id, "view_messages")
+        statement = services.conversation(ctx, provider=provider, chat_id=chat)
+        return list(get_session().scalars(statement))
+
+
+@messages_blp.route("/<uuid:project_id>/<uuid:message_id>/media")
+class MessageMedia(MethodView):
+    @messages_blp.response(
+        200,
+        {"type": "string", "format": "binary"},
+        content_type="application/octet-stream",
+        description="The attachment, fetched from the provider",
+    )
+    def get(self, project_id: UUID, message_id: UUID):
+        """The message's image, document, audio, video or sticker, fetched from the provider
+        on demand (the provider's content type; always a download, never rendered inline)."""
+        ctx = project_context(project_id, "view_messages")
+        found = media.fetch_message_media(get_session(), ctx, message_id)
+        return Response(
+            found.content,
+            mimetype=found.mime_type,
+            headers={
+                "Content-Disposition": "attachment",
+                "X-Content-Type-Options": "nosniff",
+                "Cache-Control": "private, no-store",
+            },
+        )
 
 
 @messages_blp.route("/<uuid:project_id>/<uuid:message_id>/read")

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from marshmallow import fields, validate
 
+from connectors.base import MESSAGE_TYPES
 from core.schemas import PageArgs, StrictSchema
 from plugins.messages.models import DELIVERY_STATES, HUMAN_HANDOFF, OUTBOUND_STATUSES
+
+TYPES = ", ".join(MESSAGE_TYPES)
 
 
 class ConnectSchema(StrictSchema):
@@ -54,13 +57,17 @@ class InboundDeliverySchema(StrictSchema):
     topic = fields.String()
     status = fields.String()
     error = fields.String(allow_none=True)
+    skip_reasons = fields.List(
+        fields.String(), metadata={"description": "Why its events stored nothing, if they did"}
+    )
     received_at = fields.DateTime()
     processed_at = fields.DateTime(allow_none=True)
 
 
 class WebhookAnswerSchema(StrictSchema):
-    status = fields.String(metadata={"description": "accepted, duplicate or ignored"})
+    status = fields.String(metadata={"description": "accepted, duplicate or skipped"})
     delivery_id = fields.String()
+    reasons = fields.List(fields.String(), metadata={"description": "Why it was skipped"})
 
 
 class RecipientSchema(StrictSchema):
@@ -91,8 +98,27 @@ class ChannelMessageSchema(StrictSchema):
     status = fields.String(
         metadata={"description": "received (inbound) or " + ", ".join(OUTBOUND_STATUSES)}
     )
-    content = fields.String()
-    content_type = fields.String()
+    content = fields.String(
+        metadata={"description": "The text, a media's caption, an option's title, an emoji"}
+    )
+    content_type = fields.String(metadata={"description": "The message type: " + TYPES})
+    media = fields.Dict(
+        allow_none=True,
+        metadata={"description": "{id, mime_type, sha256, file_name, file_size}: see /media"},
+    )
+    reply_option = fields.Dict(
+        allow_none=True, metadata={"description": "The chosen button or list row: {id, title}"}
+    )
+    in_reply_to = fields.String(
+        allow_none=True, metadata={"description": "Provider id of the message answered"}
+    )
+    details = fields.Dict(allow_none=True)
+    chat_id = fields.String(allow_none=True, metadata={"description": "The group chat, if any"})
+    chat_title = fields.String(allow_none=True)
+    edited_at = fields.DateTime(allow_none=True)
+    edit_history = fields.List(
+        fields.Dict(), metadata={"description": "Previous versions, oldest first"}
+    )
     sender = fields.Dict()
     recipient = fields.Dict()
     provider_message_id = fields.String(allow_none=True)

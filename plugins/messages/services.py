@@ -18,21 +18,48 @@ from connectors.base import (
     DELIVERY_STATUS,
     IGNORED,
     INBOUND_MESSAGE,
+    MESSAGE_EDITED,
     ORDER_UPSERT,
+    SENDER_CHANGED,
     Connector,
     MalformedWebhook,
     NormalizedEvent,
+    ProviderError,
+    without_nul,
 )
 from core.context import Context
 from core.db import get_scoped, scoped, utcnow
-from core.errors import BadRequest, Conflict, Invalid, NotFound, ServiceUnavailable, Unauthorized
+from core.errors import (
+    BadRequest,
+    Conflict,
+    Invalid,
+    NebuloError,
+    NotFound,
+    ServiceUnavailable,
+    Unauthorized,
+)
 from core.events import publish
-from plugins.messages import links, vault
-from plugins.messages.models import STATUS_RANK, InboundDelivery, Integration, Message
+from plugins.messages import inbound, links, vault
+from plugins.messages.inbound import message_payload
+from plugins.messages.models import InboundDelivery, Integration, Message
 
 log = logging.getLogger(__name__)
 
 STORED_HEADER_PREFIXES = ("x-shopify-", "x-telegram-", "x-hub-", "content-type")
+REDACTED_HEADERS = frozenset(
+    {
+        "x-telegram-bot-api-secret-token",
+        "x-shopify-hmac-sha256",
+        "x-hub-signature-256",
+        "x-hub-signature",
+        "authorization",
+        "cookie",
+    }
+)
+"""Stored under their name with ``REDACTED`` for a value: secrets and signatures are only
+needed to verify a delivery, which happens before it is stored."""
+REDACTED = "[redacted]"
+APPLIED_STATES = ("processed", "skipped")
 PROCESSING_BATCH = 5
 """Deliveries applied per transaction. On SQLite a batch holds the one writer's turn that
 incoming webhooks wait for: 25 (about 150 ms) halved the ingestion rate, 1 slowed processing
@@ -191,7 +218,8 @@ def sync_integration(
     except Exception as error:
         with session_factory() as session:
             integration = session.get(Integration, integration_id)
-            integration.status, integration.last_error = "error", str(error)[:2000]
+            integration.status = "error"
+            integration.last_error = viewer_error(error, "The sync")
         raise
     finally:
         connector.close()
@@ -238,6 +266,8 @@ def receive_webhook(
 
     A bad signature is 401 and a body that cannot be parsed 400, both with nothing stored.
     A delivery whose id was already stored answers ``duplicate`` and is not applied again.
+    One that carries nothing to store (every event ignored) is recorded as ``skipped`` with
+    the reasons, and answered so, without a job.
     The delivery and, when none is pending, the job that processes it commit together.
     """
     integration = webhook_integration(session, provider, integration_id)
@@ -254,19 +284,24 @@ def receive_webhook(
         delivery = connector.parse_webhook(headers, raw_body)
     except MalformedWebhook as error:
         raise BadRequest(f"Malformed {provider} webhook: {error}") from None
-    if all(event.kind == IGNORED for event in delivery.events):
-        return {"status": "ignored", "delivery_id": delivery.delivery_id}
+    skip_reasons = [
+        str(event.data.get("reason") or "ignored")[:500]
+        for event in delivery.events
+        if event.kind == IGNORED
+    ]
+    skipped = len(skip_reasons) == len(delivery.events)
     session.add(
         InboundDelivery(
             project_id=integration.project_id,
             integration_id=integration.id,
             provider=provider,
-            delivery_id=delivery.delivery_id[:200],
-            topic=delivery.topic[:100],
-            headers={
-                k: v for k, v in headers.items() if k.lower().startswith(STORED_HEADER_PREFIXES)
-            },
+            delivery_id=without_nul(delivery.delivery_id)[:200],
+            topic=without_nul(delivery.topic)[:100],
+            headers=headers_to_store(headers),
             body=raw_body,
+            status="skipped" if skipped else "received",
+            skip_reasons=skip_reasons if skipped else [],
+            processed_at=utcnow() if skipped else None,
         )
     )
     try:
@@ -274,9 +309,31 @@ def receive_webhook(
     except IntegrityError:
         session.rollback()
         return {"status": "duplicate", "delivery_id": delivery.delivery_id}
+    if skipped:
+        session.commit()
+        return {"status": "skipped", "delivery_id": delivery.delivery_id, "reasons": skip_reasons}
     schedule_processing(session, integration.project_id, integration.id)
     session.commit()
     return {"status": "accepted", "delivery_id": delivery.delivery_id}
+
+
+def headers_to_store(headers: Mapping[str, str]) -> dict[str, str]:
+    """The provider headers processing reads, with secrets and signatures redacted."""
+    return {
+        name: REDACTED if name.lower() in REDACTED_HEADERS else without_nul(value)
+        for name, value in headers.items()
+        if name.lower().startswith(STORED_HEADER_PREFIXES) or name.lower() in REDACTED_HEADERS
+    }
+
+
+def viewer_error(error: Exception, what: str) -> str:
+    """The error to store where viewers read it: our own errors and a provider's as they are;
+    anything else (a database or driver error quotes SQL and values) as a generic sentence
+    about ``what`` failed, with the details in the log."""
+    if isinstance(error, NebuloError | MalformedWebhook | ProviderError):
+        return (str(error) or type(error).__name__)[:2000]
+    log.error("%s failed on an internal error", what, exc_info=error)
+    return f"{what} failed on an internal error (the details are in the server log)"
 
 
 def schedule_processing(session: Session, project_id: uuid.UUID, integration_id: uuid.UUID) -> None:
@@ -395,7 +452,7 @@ def _process_alone(
         with session_factory() as session:
             return process_delivery(session, ctx, delivery_id)
     except Exception as error:  # noqa: BLE001 - written on the delivery, the job retries it
-        outcome.failed[delivery_id] = str(error) or type(error).__name__
+        outcome.failed[delivery_id] = viewer_error(error, f"Applying delivery {delivery_id}")
         with session_factory() as session:
             record_delivery_failure(session, delivery_id, outcome.failed[delivery_id], final)
         return None
@@ -412,7 +469,7 @@ def process_delivery(
         .where(
             InboundDelivery.id == delivery_id,
             InboundDelivery.project_id == ctx.project_id,
-            InboundDelivery.status != "processed",
+            InboundDelivery.status.not_in(APPLIED_STATES),
         )
         .values(status="processed", error=None, processed_at=utcnow()),
         execution_options={"synchronize_session": False},
@@ -422,11 +479,17 @@ def process_delivery(
     row = session.get(InboundDelivery, delivery_id)
     integration = session.get(Integration, row.integration_id)
     delivery = connector_for(integration).parse_webhook(row.headers, row.body)
-    to_answer = []
+    to_answer, skipped = [], []
     for event in delivery.events:
-        message = apply_event(session, ctx, integration, event)
-        if message is not None and integration.auto_reply:
+        outcome = apply_event(session, ctx, integration, event)
+        if outcome.skipped:
+            skipped.append(outcome.skipped[:500])
+        message = outcome.message
+        if message is not None and integration.auto_reply and inbound.is_answerable(message):
             to_answer.append(message.id)
+    row.skip_reasons = skipped
+    if len(skipped) == len(delivery.events):
+        row.status = "skipped"
     return to_answer
 
 
@@ -434,122 +497,31 @@ def record_delivery_failure(
     session: Session, delivery_id: uuid.UUID, error: str, final: bool
 ) -> None:
     row = session.get(InboundDelivery, delivery_id)
-    if row is not None and row.status != "processed":
+    if row is not None and row.status not in APPLIED_STATES:
         row.status = "failed" if final else "received"
         row.error = error[:2000]
 
 
 def apply_event(
     session: Session, ctx: Context, integration: Integration, event: NormalizedEvent
-) -> Message | None:
-    """Apply one normalized event; returns a newly recorded inbound message, if any."""
+) -> inbound.EventOutcome:
+    """Apply one normalized event: the new inbound message, if any, or why nothing was stored."""
     if event.kind == ORDER_UPSERT:
         links.upsert_external_order(session, ctx, integration.provider, event.data)
     elif event.kind == INBOUND_MESSAGE:
-        return record_inbound(session, ctx, integration, event.data)
+        return inbound.record_inbound(session, ctx, integration, event.data)
+    elif event.kind == MESSAGE_EDITED:
+        return inbound.record_edit(session, ctx, integration, event.data)
     elif event.kind == DELIVERY_STATUS:
-        apply_delivery_status(session, ctx, integration, event.data)
-    return None
-
-
-def record_inbound(
-    session: Session, ctx: Context, integration: Integration, data: Mapping[str, Any]
-) -> Message | None:
-    """Store an inbound message linked to its customer and their latest order (once per id)."""
-    existing = session.scalar(
-        scoped(Message, ctx.project_id).where(
-            Message.provider == integration.provider,
-            Message.provider_message_id == data["provider_message_id"],
-        )
-    )
-    if existing is not None:
-        return None
-    customer = links.customer_for_sender(session, ctx, integration.provider, data["sender"])
-    session.flush()
-    message = Message(
-        project_id=ctx.project_id,
-        integration_id=integration.id,
-        provider=integration.provider,
-        direction="inbound",
-        status="received",
-        content=data["content"],
-        sender={k: v for k, v in data["sender"].items() if v is not None},
-        customer_id=customer.id,
-        order_id=links.latest_order_id(session, ctx, customer.id),
-        provider_message_id=data["provider_message_id"],
-    )
-    session.add(message)
-    session.flush()
-    publish(session, "message.received", ctx.project_id, message_payload(message))
-    return message
-
-
-def apply_delivery_status(
-    session: Session, ctx: Context, integration: Integration, data: Mapping[str, Any]
-) -> None:
-    """Move an outbound message forward (sent < delivered < read) or fail it; never backwards.
-    A callback that names our message (``reference``) but whose provider id we never recorded
-    (the sending worker died after the provider accepted) reconciles that message first."""
-    message = session.scalar(
-        scoped(Message, ctx.project_id).where(
-            Message.provider == integration.provider,
-            Message.provider_message_id == data["provider_message_id"],
-        )
-    ) or _unconfirmed_message(session, ctx, integration, data.get("reference"))
-    if message is None or message.direction != "outbound":
-        return
-    if message.provider_message_id is None:
-        message.provider_message_id = data["provider_message_id"]
-        message.status, message.error = "sent", None
-        message.sent_at = message.sent_at or utcnow()
-    status, now = data["status"], utcnow()
-    if status == "failed":
-        message.status, message.error = (
-            "failed",
-            data.get("error") or "The provider reported a failure",
-        )
-        return
-    if message.status == "failed" or STATUS_RANK[status] <= STATUS_RANK.get(message.status, 0):
-        return
-    message.status = status
-    if status == "delivered":
-        message.delivered_at = now
-    if status == "read":
-        message.delivered_at = message.delivered_at or now
-        message.read_at = now
-
-
-def _unconfirmed_message(
-    session: Session, ctx: Context, integration: Integration, reference: str | None
-) -> Message | None:
-    """Our outbound message named by a callback's reference, if the provider id is missing."""
-    try:
-        message_id = uuid.UUID(str(reference))
-    except ValueError:
-        return None
-    return session.scalar(
-        scoped(Message, ctx.project_id).where(
-            Message.id == message_id,
-            Message.provider == integration.provider,
-            Message.provider_message_id.is_(None),
-        )
-    )
+        return inbound.apply_delivery_status(session, ctx, integration, event.data)
+    elif event.kind == SENDER_CHANGED:
+        return inbound.apply_sender_change(session, ctx, integration, event.data)
+    elif event.kind == IGNORED:
+        return inbound.EventOutcome(skipped=str(event.data.get("reason") or "ignored"))
+    return inbound.EventOutcome()
 
 
 # ---- messages ------------------------------------------------------------------------------
-
-
-def message_payload(message: Message) -> dict[str, Any]:
-    return {
-        "id": message.id,
-        "provider": message.provider,
-        "direction": message.direction,
-        "status": message.status,
-        "customer_id": message.customer_id,
-        "order_id": message.order_id,
-        "ai_generated": message.ai_generated,
-        "content": message.content,
-    }
 
 
 def _sending_integration(
@@ -739,15 +711,22 @@ def inbox(ctx: Context, filters: Mapping[str, Any]) -> Select:
 
 
 def conversation(
-    ctx: Context, *, order_id: uuid.UUID | None = None, customer_id: uuid.UUID | None = None
+    ctx: Context,
+    *,
+    order_id: uuid.UUID | None = None,
+    customer_id: uuid.UUID | None = None,
+    provider: str | None = None,
+    chat_id: str | None = None,
 ) -> Select:
-    """Every message about one order or with one customer, oldest first."""
+    """Every message about one order, with one customer or in one group chat, oldest first."""
     ctx.require("view_messages")
     statement = scoped(Message, ctx.project_id)
     if order_id is not None:
         statement = statement.where(Message.order_id == order_id)
     if customer_id is not None:
         statement = statement.where(Message.customer_id == customer_id)
+    if chat_id is not None:
+        statement = statement.where(Message.provider == provider, Message.chat_id == chat_id)
     return statement.order_by(Message.created_at, Message.id)
 
 

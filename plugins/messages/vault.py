@@ -1,4 +1,4 @@
-"""Integration secrets: AES-GCM encryption at rest and the ``your...key`` masking of responses.
+"""Integration secrets: AES-GCM encryption at rest and the ``****-key`` masking of responses.
 
 The key is ``NEBULO_ENCRYPTION_KEY`` (32 bytes, URL-safe base64). Outside production it may
 be left unset and is then derived from ``NEBULO_SECRET_KEY`` with HKDF. Each ciphertext is
@@ -76,8 +76,13 @@ def _plaintext(key: bytes, integration_id: uuid.UUID, blob: bytes) -> bytes:
         ) from None
 
 
+MASK = "****"
+MASK_SHOWS_FROM_LENGTH = 12
+
+
 def mask(value: str) -> str:
-    """``your-api-key`` -> ``your...key``; short values are hidden entirely."""
-    if len(value) < 10:
-        return "***"
-    return f"{value[:4]}...{value[-3:]}"
+    """``shpat_a1b2c3d4`` -> ``****c3d4``: the last 4 characters, enough to tell two secrets
+    apart, and nothing of a secret shorter than 12, where 4 would be a third of it."""
+    if len(value) < MASK_SHOWS_FROM_LENGTH:
+        return MASK
+    return MASK + value[-4:]

@@ -77,3 +77,11 @@ def load_demo(project, session):
     from plugins.orders.demo import load_demo_orders
 
     load_demo_orders(session, project.id)
+
+
+@hookimpl
+def register_metrics(register):
+    from plugins.orders.metrics import METRICS
+
+    for metric in METRICS:
+        register(metric)

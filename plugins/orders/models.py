@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -21,6 +22,13 @@ ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
 }
 NON_REVENUE_STATUSES = ("cancelled", "refunded")
 """Orders in these statuses count as orders but bring no revenue."""
+MAX_STOCK_WARNING = 1000
+
+
+def counted_in_figures() -> list[Any]:
+    """The conditions every figure (revenue, order counts, best sellers) puts on orders: test
+    orders and orders deleted at their provider are kept but counted nowhere."""
+    return [Order.is_test.is_(False), Order.deleted_at.is_(None)]
 
 
 class ProductCategory(IdMixin, ProjectScoped, TimestampMixin, Base):
@@ -96,6 +104,19 @@ class Order(IdMixin, ProjectScoped, TimestampMixin, Base):
     order_date: Mapped[datetime] = mapped_column(default=utcnow)
     fulfilled_date: Mapped[datetime | None]
     idempotency_key: Mapped[str | None] = mapped_column(String(200))
+    # The provider's own breakdown, in ``currency`` (the shop's); None for local orders.
+    subtotal: Mapped[Decimal | None]
+    tax: Mapped[Decimal | None]
+    shipping: Mapped[Decimal | None]
+    discounts: Mapped[Decimal | None]
+    refunded: Mapped[Decimal] = mapped_column(default=Decimal("0.00"))
+    # What the buyer saw when they paid in another currency than the shop's.
+    presentment_currency: Mapped[str | None] = mapped_column(String(3))
+    presentment_total: Mapped[Decimal | None]
+    is_test: Mapped[bool] = mapped_column(default=False)
+    deleted_at: Mapped[datetime | None]
+    provider_updated_at: Mapped[datetime | None]
+    stock_warning: Mapped[str | None] = mapped_column(String(MAX_STOCK_WARNING))
 
     items: Mapped[list[OrderItem]] = relationship(
         back_populates="order",
@@ -103,6 +124,11 @@ class Order(IdMixin, ProjectScoped, TimestampMixin, Base):
         passive_deletes=True,
         order_by="OrderItem.position",
     )
+
+    @property
+    def net_total(self) -> Decimal:
+        """What the order brings once refunds are taken off."""
+        return self.total - self.refunded
 
     @property
     def customer(self) -> dict[str, str | None]:
@@ -132,6 +158,8 @@ class OrderItem(IdMixin, ProjectScoped, Base):
     quantity: Mapped[int]
     unit_price: Mapped[Decimal]
     line_total: Mapped[Decimal]
+    stock_taken: Mapped[bool] = mapped_column(default=True)
+    """False when the line's product was short (a provider's order) or its stock went back."""
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     order: Mapped[Order] = relationship(back_populates="items")

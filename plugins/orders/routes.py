@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from uuid import UUID
 
+from flask import jsonify
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import EXCLUDE, fields, validate
@@ -14,6 +15,7 @@ from core.limits import rate_limit
 from core.pagination import paginate
 from core.schemas import MessageSchema, PageArgs, StrictSchema
 from plugins.orders import services
+from plugins.orders.listing import order_page
 from plugins.orders.schemas import (
     BulkItemsResultSchema,
     BulkItemsSchema,
@@ -61,7 +63,7 @@ class Orders(MethodView):
     def get(self, args, project_id: UUID):
         """Orders, newest first; filters: status, provider, customer, person, days, dates, text."""
         ctx = project_context(project_id, "view_order")
-        return paginate(get_session(), services.list_orders(ctx, args), args)
+        return jsonify(order_page(get_session(), ctx, services.list_orders(ctx, args), args))
 
     @rate_limit("NEBULO_RATE_LIMIT_CREATE_ORDER")
     @orders_blp.arguments(IdempotencyHeader, location="headers", as_kwargs=True)

@@ -201,15 +201,27 @@ def parse_money(value: Any) -> Decimal:
         raise ValidationError("Not a valid amount of money.")
     if amount < 0:
         raise ValidationError("Must not be negative.")
+    if amount > MAX_MONEY:  # before quantizing: 1e28 has no room for cents in 28 digits
+        raise ValidationError(f"Must not exceed {MAX_MONEY}.")
     if amount != amount.quantize(CENT):
         raise ValidationError("At most two decimals.")
-    if amount > MAX_MONEY:
-        raise ValidationError(f"Must not exceed {MAX_MONEY}.")
     return to_money(amount)
 
 
 class Money(fields.Field):
-    """An amount of money (see ``parse_money``), written as a number."""
+    """An amount of money (see ``parse_money``), written as a number.
+
+    Documented as what it is on the wire (a non-negative JSON number with cents), which a
+    plain ``fields.Field`` would leave as an empty schema in the OpenAPI document."""
+
+    def __init__(self, **kwargs: Any):
+        metadata = {
+            "type": "number",
+            "minimum": 0,
+            "description": f"An amount with at most two decimals; at most {MAX_MONEY} on input",
+            **kwargs.pop("metadata", {}),
+        }
+        super().__init__(metadata=metadata, **kwargs)
 
     def _serialize(self, value: Any, attr: Any, obj: Any, **kwargs: Any) -> float | None:
         return None if value is None else float(to_money(value))
@@ -260,7 +272,7 @@ class ProductSchema(StrictSchema):
     price = Money(required=True)
     stock = fields.Integer(strict=True, load_default=0, validate=validate.Range(min=0, max=10**9))
     deleted = fields.Boolean(dump_only=True)
-    deleted_at = fields.DateTime(dump_only=True)
+    deleted_at = fields.DateTime(dump_only=True, allow_none=True)
     created_at = fields.DateTime(dump_only=True)
     updated_at = fields.DateTime(dump_only=True)
 
@@ -383,16 +395,16 @@ class OrderUpdateSchema(StrictSchema):
 
 
 class CustomerSnapshotSchema(StrictSchema):
-    name = fields.String()
-    email = fields.String()
-    phone = fields.String()
+    name = fields.String(allow_none=True)
+    email = fields.String(allow_none=True)
+    phone = fields.String(allow_none=True)
 
 
 class ItemSchema(StrictSchema):
     id = fields.UUID()
-    product_id = fields.UUID()
+    product_id = fields.UUID(allow_none=True, metadata={"description": "None for free text"})
     name = fields.String()
-    sku = fields.String()
+    sku = fields.String(allow_none=True)
     quantity = fields.Integer()
     unit_price = Money()
     line_total = Money()
@@ -404,20 +416,40 @@ class OrderSchema(StrictSchema):
     number = fields.Integer(
         metadata={"description": "Sequential per project, what people call the order"}
     )
-    external_id = fields.String()
+    external_id = fields.String(allow_none=True)
     provider = fields.String()
     status = fields.String()
-    customer_id = fields.UUID()
-    customer_name = fields.String()
+    customer_id = fields.UUID(allow_none=True)
+    customer_name = fields.String(allow_none=True)
     customer = fields.Nested(CustomerSnapshotSchema)
-    membership_id = fields.UUID()
-    person_id = fields.UUID()
-    table_number = fields.Integer()
-    currency = fields.String()
-    total = Money()
+    membership_id = fields.UUID(allow_none=True)
+    person_id = fields.UUID(allow_none=True)
+    table_number = fields.Integer(allow_none=True)
+    currency = fields.String(metadata={"description": "The shop's currency: every amount's"})
+    total = Money(metadata={"description": "What the order costs, as its provider says"})
+    subtotal = Money(
+        allow_none=True, metadata={"description": "Provider orders: lines less discounts"}
+    )
+    tax = Money(allow_none=True)
+    shipping = Money(allow_none=True)
+    discounts = Money(allow_none=True)
+    refunded = Money(metadata={"description": "What was given back so far"})
+    net_total = Money(metadata={"description": "total less refunded: what revenue counts"})
+    presentment_currency = fields.String(
+        allow_none=True, metadata={"description": "The buyer's currency, when not the shop's"}
+    )
+    presentment_total = Money(allow_none=True)
+    is_test = fields.Boolean(metadata={"description": "A provider's test order: in no figure"})
+    deleted_at = fields.DateTime(
+        allow_none=True, metadata={"description": "Deleted at its provider: kept, in no figure"}
+    )
+    stock_warning = fields.String(
+        allow_none=True,
+        metadata={"description": "Lines whose product was short of stock when the order came"},
+    )
     items = fields.List(fields.Nested(ItemSchema))
     order_date = fields.DateTime()
-    fulfilled_date = fields.DateTime()
+    fulfilled_date = fields.DateTime(allow_none=True)
     created_at = fields.DateTime()
     updated_at = fields.DateTime()
 
@@ -456,17 +488,32 @@ class TopProductsArgs(DaysArgs):
     limit = fields.Integer(load_default=10, validate=validate.Range(min=1, max=100))
 
 
+class CurrencyFiguresSchema(StrictSchema):
+    orders = fields.Integer(metadata={"description": "Orders bringing revenue"})
+    revenue = Money()
+    average_order_value = Money()
+
+
 class SummarySchema(StrictSchema):
     period_days = fields.Integer()
     total_orders = fields.Integer()
-    total_revenue = Money()
+    currency = fields.String(
+        metadata={"description": "The currency of the figures below: that of most orders"}
+    )
+    total_revenue = Money(metadata={"description": "Net of refunds"})
     orders_by_status = fields.Dict(keys=fields.String(), values=fields.Integer())
     average_order_value = Money()
+    other_currencies = fields.Dict(
+        keys=fields.String(),
+        values=fields.Nested(CurrencyFiguresSchema),
+        metadata={"description": "Orders in other currencies, never added to the above"},
+    )
 
 
 class TopProductSchema(StrictSchema):
     product_id = fields.UUID()
     name = fields.String()
+    currency = fields.String(metadata={"description": "Of revenue; one row per currency"})
     quantity = fields.Integer()
     revenue = Money()
     orders = fields.Integer()
@@ -474,6 +521,7 @@ class TopProductSchema(StrictSchema):
 
 class RevenueDaySchema(StrictSchema):
     date = fields.Date()
+    currency = fields.String(metadata={"description": "Of revenue; one row per currency"})
     orders = fields.Integer()
     revenue = Money()
 

@@ -16,13 +16,13 @@ from decimal import Decimal
 from typing import Any
 
 from marshmallow import ValidationError
-from sqlalchemy import Select, func, insert, or_, select, update
+from sqlalchemy import Select, func, insert, or_, select, type_coerce, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from core.context import Context
-from core.db import get_scoped, scoped, to_money, utcnow
+from core.db import Money, get_scoped, scoped, to_money, utcnow
 from core.errors import Conflict, Invalid, NotFound
 from core.events import publish
 from plugins.customers import services as customer_services
@@ -37,10 +37,13 @@ from plugins.orders.models import (
     OrderItem,
     Product,
     ProductCategory,
+    counted_in_figures,
 )
-from plugins.orders.schemas import parse_import_row
+from plugins.orders.schemas import MAX_MONEY, parse_import_row
 
 ZERO = Decimal("0.00")
+NET_TOTAL = type_coerce(Order.total - Order.refunded, Money())
+"""An order's revenue: its total less what was refunded."""
 
 
 # ---- catalog -------------------------------------------------------------------------------
@@ -186,6 +189,7 @@ class ItemLine:
     unit_price: Decimal
     product_id: uuid.UUID | None = None
     sku: str | None = None
+    stock_taken: bool = True
 
     @property
     def line_total(self) -> Decimal:
@@ -206,7 +210,7 @@ def create_order(
             return existing
     items_field = data.get("items_field", "items")
     lines = resolve_items(session, ctx, data["items"], items_field)
-    customer = _resolve_customer(session, ctx, data)
+    customer = resolve_customer(session, ctx, data)
     take_stock(session, ctx, lines)
     order = Order(
         project_id=ctx.project_id,
@@ -222,7 +226,7 @@ def create_order(
         idempotency_key=idempotency_key,
         **customer,
     )
-    _set_items(order, lines)
+    set_items(order, lines)
     session.add(order)
     try:
         session.flush()
@@ -259,12 +263,18 @@ def _order_by_idempotency_key(session: Session, ctx: Context, key: str) -> Order
 
 
 def resolve_items(
-    session: Session, ctx: Context, items: Sequence[dict[str, Any]], items_field: str = "items"
+    session: Session,
+    ctx: Context,
+    items: Sequence[dict[str, Any]],
+    items_field: str = "items",
+    order_total: Decimal = ZERO,
 ) -> list[ItemLine]:
     """Match each requested item to the catalog (by id, SKU or exact name) and price it.
 
     An unknown ``product_id`` is an error; an unknown name or SKU is a free-text line, which
-    then needs its own price.
+    then needs its own price. A line total, or the order's total (``order_total`` so far plus
+    these lines), beyond what an amount column holds is an error too, found before any stock
+    moves.
     """
     ids = {item["product_id"] for item in items if "product_id" in item}
     by_id = (
@@ -289,9 +299,9 @@ def resolve_items(
                 errors[str(index)] = {"product_id": [f"Unknown product {item['product_id']}"]}
                 continue
         elif item.get("sku"):
-            product = _catalog_product(session, ctx, Product.sku == item["sku"])
+            product = catalog_product(session, ctx, Product.sku == item["sku"])
         if product is None and item.get("name"):
-            product = _catalog_product(
+            product = catalog_product(
                 session, ctx, func.lower(Product.name) == item["name"].lower()
             )
         price = item.get("unit_price")
@@ -307,12 +317,21 @@ def resolve_items(
                 sku=product.sku if product else item.get("sku"),
             )
         )
+    if not errors:  # lines and items match one to one
+        for index, line in enumerate(lines):
+            if line.line_total > MAX_MONEY:
+                errors[str(index)] = {"quantity": [f"The line's total exceeds {MAX_MONEY}"]}
     if errors:
         raise Invalid(f"Validation failed for: {items_field}", errors={items_field: errors})
+    if order_total + sum(line.line_total for line in lines) > MAX_MONEY:
+        raise Invalid(
+            f"Validation failed for: {items_field}",
+            errors={items_field: [f"The order's total would exceed {MAX_MONEY}"]},
+        )
     return lines
 
 
-def _catalog_product(session: Session, ctx: Context, condition: Any) -> Product | None:
+def catalog_product(session: Session, ctx: Context, condition: Any) -> Product | None:
     return session.scalar(
         scoped(Product, ctx.project_id)
         .where(condition, Product.deleted_at.is_(None))
@@ -321,7 +340,7 @@ def _catalog_product(session: Session, ctx: Context, condition: Any) -> Product 
     )
 
 
-def _resolve_customer(session: Session, ctx: Context, data: dict[str, Any]) -> dict[str, Any]:
+def resolve_customer(session: Session, ctx: Context, data: dict[str, Any]) -> dict[str, Any]:
     """The customer link and a snapshot of their name, email and phone at order time.
 
     By ``customer_id`` (unknown => 422); else by email/phone through the customers plugin, which
@@ -383,27 +402,53 @@ def _customer_named(session: Session, ctx: Context, name: str) -> Any:
 def take_stock(session: Session, ctx: Context, lines: Iterable[ItemLine]) -> None:
     """Decrement stock per product in one conditional UPDATE each; ``Conflict`` if short."""
     for product_id, quantity in _quantities_by_product(lines).items():
-        result = session.execute(
-            update(Product)
-            .where(
-                Product.id == product_id,
-                Product.project_id == ctx.project_id,
-                Product.deleted_at.is_(None),
-                Product.stock >= quantity,
-            )
-            .values(stock=Product.stock - quantity)
-            .execution_options(synchronize_session=False)
+        shortage = _take_product_stock(session, ctx, product_id, quantity)
+        if shortage:
+            raise Conflict(shortage)
+
+
+def take_available_stock(session: Session, ctx: Context, lines: Sequence[ItemLine]) -> list[str]:
+    """Take the stock of every product that has enough; the lines of a product short of it
+    keep ``stock_taken`` False. For orders that already happened (at a provider): returns
+    the shortages, to be flagged on the order rather than refusing it."""
+    shortages = []
+    for product_id, quantity in _quantities_by_product(lines).items():
+        shortage = _take_product_stock(session, ctx, product_id, quantity)
+        if shortage:
+            shortages.append(shortage)
+            for line in lines:
+                if line.product_id == product_id:
+                    line.stock_taken = False
+    return shortages
+
+
+def _take_product_stock(
+    session: Session, ctx: Context, product_id: uuid.UUID, quantity: int
+) -> str | None:
+    """One conditional UPDATE; the shortage, said for people, when the product lacks stock."""
+    result = session.execute(
+        update(Product)
+        .where(
+            Product.id == product_id,
+            Product.project_id == ctx.project_id,
+            Product.deleted_at.is_(None),
+            Product.stock >= quantity,
         )
-        if result.rowcount == 0:
-            name, stock = session.execute(
-                select(Product.name, Product.stock).where(Product.id == product_id)
-            ).one()
-            raise Conflict(f"Not enough stock of {name!r}: {quantity} wanted, {stock} left")
+        .values(stock=Product.stock - quantity)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount:
+        return None
+    name, stock = session.execute(
+        select(Product.name, Product.stock).where(Product.id == product_id)
+    ).one()
+    return f"Not enough stock of {name!r}: {quantity} wanted, {stock} left"
 
 
 def restore_stock(session: Session, order: Order) -> None:
-    """Give the stock of a cancelled or deleted order back to its products."""
-    lines = [ItemLine(i.name, i.quantity, i.unit_price, i.product_id) for i in order.items]
+    """Give back the stock an order's lines took (a cancelled, deleted or edited order)."""
+    holding = [item for item in order.items if item.stock_taken]
+    lines = [ItemLine(i.name, i.quantity, i.unit_price, i.product_id) for i in holding]
     for product_id, quantity in _quantities_by_product(lines).items():
         session.execute(
             update(Product)
@@ -411,6 +456,8 @@ def restore_stock(session: Session, order: Order) -> None:
             .values(stock=Product.stock + quantity)
             .execution_options(synchronize_session=False)
         )
+    for item in holding:
+        item.stock_taken = False
 
 
 def _quantities_by_product(lines: Iterable[ItemLine]) -> dict[uuid.UUID, int]:
@@ -421,7 +468,7 @@ def _quantities_by_product(lines: Iterable[ItemLine]) -> dict[uuid.UUID, int]:
     return dict(sorted(quantities.items()))
 
 
-def _set_items(order: Order, lines: Sequence[ItemLine]) -> None:
+def set_items(order: Order, lines: Sequence[ItemLine]) -> None:
     start = len(order.items)
     for position, line in enumerate(lines, start):
         order.items.append(
@@ -434,6 +481,7 @@ def _set_items(order: Order, lines: Sequence[ItemLine]) -> None:
                 quantity=line.quantity,
                 unit_price=line.unit_price,
                 line_total=line.line_total,
+                stock_taken=line.stock_taken,
             )
         )
     order.total = to_money(sum((item.line_total for item in order.items), ZERO))
@@ -493,8 +541,9 @@ def find_order(session: Session, ctx: Context, reference: str | int) -> Order:
 
 
 def list_orders(ctx: Context, filters: dict[str, Any]) -> Select:
-    """The orders matching ``filters`` (see ``OrderListArgs``), sorted, items loaded per page."""
-    statement = scoped(Order, ctx.project_id).options(selectinload(Order.items))
+    """The orders matching ``filters`` (see ``OrderListArgs``), sorted, without their items:
+    callers that show items load them for the page (``listing.order_page``)."""
+    statement = scoped(Order, ctx.project_id)
     for name in ("status", "provider", "customer_id", "person_id"):
         if filters.get(name) is not None:
             statement = statement.where(getattr(Order, name) == filters[name])
@@ -590,9 +639,9 @@ def add_items(
         raise Conflict(
             f"Order {order.number} is {order.status}; items can only be added while pending"
         )
-    lines = resolve_items(session, ctx, items)
+    lines = resolve_items(session, ctx, items, order_total=order.total)
     take_stock(session, ctx, lines)
-    _set_items(order, lines)
+    set_items(order, lines)
     session.flush()
     publish(
         session,
@@ -615,6 +664,7 @@ def order_payload(order: Order) -> dict[str, Any]:
         "customer_name": order.customer_name,
         "person_id": order.person_id,
         "items": len(order.items),
+        "is_test": order.is_test,
     }
 
 
@@ -626,28 +676,48 @@ def _since(days: int) -> datetime:
 
 
 def order_summary(session: Session, ctx: Context, days: int = 30) -> dict[str, Any]:
-    """Seed 001's summary; revenue and average leave out cancelled and refunded orders."""
+    """Seed 001's summary, in the currency of most orders; other currencies apart, never added.
+
+    Test orders and orders deleted at their provider count nowhere; revenue is net of refunds
+    and leaves out cancelled and refunded orders (which still count as orders).
+    """
     rows = session.execute(
-        select(Order.status, func.count(), func.sum(Order.total))
-        .where(Order.project_id == ctx.project_id, Order.order_date >= _since(days))
-        .group_by(Order.status)
+        select(Order.currency, Order.status, func.count(), func.sum(NET_TOTAL))
+        .where(*_figure_orders(ctx, days))
+        .group_by(Order.currency, Order.status)
     ).all()
-    orders_by_status = {status: count for status, count, _ in rows}
-    revenue_rows = [
-        (count, revenue or ZERO)
-        for status, count, revenue in rows
-        if status not in NON_REVENUE_STATUSES
-    ]
-    revenue = to_money(sum((revenue for _, revenue in revenue_rows), ZERO))
-    paying = sum(count for count, _ in revenue_rows)
+    orders_by_status: dict[str, int] = defaultdict(int)
+    orders_by_currency: dict[str, int] = defaultdict(int)
+    paying: dict[str, int] = defaultdict(int)
+    revenue: dict[str, Decimal] = defaultdict(lambda: ZERO)
+    for currency, status, count, net in rows:
+        orders_by_status[status] += count
+        orders_by_currency[currency] += count
+        if status not in NON_REVENUE_STATUSES:
+            paying[currency] += count
+            revenue[currency] += net or ZERO
+    figures = {
+        currency: {
+            "orders": paying[currency],
+            "revenue": to_money(revenue[currency]),
+            "average_order_value": to_money(revenue[currency] / paying[currency])
+            if paying[currency]
+            else ZERO,
+        }
+        for currency in orders_by_currency
+    }
+    main = min(orders_by_currency, key=lambda c: (-orders_by_currency[c], c), default="USD")
+    main_figures = figures.pop(main, {"revenue": ZERO, "average_order_value": ZERO})
     return {
         "period_days": days,
         "total_orders": sum(orders_by_status.values()),
-        "total_revenue": revenue,
+        "currency": main,
+        "total_revenue": main_figures["revenue"],
         "orders_by_status": {
             s: orders_by_status[s] for s in ORDER_STATUSES if s in orders_by_status
         },
-        "average_order_value": to_money(revenue / paying) if paying else ZERO,
+        "average_order_value": main_figures["average_order_value"],
+        "other_currencies": figures,
     }
 
 
@@ -660,13 +730,14 @@ def top_products(
         select(
             OrderItem.product_id,
             OrderItem.name,
+            Order.currency,
             quantity,
             func.sum(OrderItem.line_total),
             func.count(func.distinct(OrderItem.order_id)),
         )
         .join(Order, Order.id == OrderItem.order_id)
         .where(*_revenue_orders(ctx, days))
-        .group_by(OrderItem.product_id, OrderItem.name)
+        .group_by(OrderItem.product_id, OrderItem.name, Order.currency)
         .order_by(quantity.desc(), OrderItem.name)
         .limit(limit)
     ).all()
@@ -674,42 +745,50 @@ def top_products(
         {
             "product_id": product_id,
             "name": name,
+            "currency": currency,
             "quantity": int(qty),
             "revenue": revenue or ZERO,
             "orders": orders,
         }
-        for product_id, name, qty, revenue, orders in rows
+        for product_id, name, currency, qty, revenue, orders in rows
     ]
 
 
 def revenue_by_day(session: Session, ctx: Context, days: int = 30) -> list[dict[str, Any]]:
-    """Orders and revenue per UTC day over the period (days without orders are left out)."""
+    """Orders and net revenue per UTC day and currency over the period (days without orders
+    are left out)."""
     if session.get_bind().dialect.name == "postgresql":
         day = func.date(func.timezone("UTC", Order.order_date))
     else:
         day = func.date(Order.order_date)
     rows = session.execute(
-        select(day, func.count(), func.sum(Order.total))
+        select(day, Order.currency, func.count(), func.sum(NET_TOTAL))
         .where(*_revenue_orders(ctx, days))
-        .group_by(day)
-        .order_by(day)
+        .group_by(day, Order.currency)
+        .order_by(day, Order.currency)
     ).all()
     return [
         {
             "date": value if isinstance(value, date) else date.fromisoformat(value),
+            "currency": currency,
             "orders": count,
             "revenue": total or ZERO,
         }
-        for value, count, total in rows
+        for value, currency, count, total in rows
+    ]
+
+
+def _figure_orders(ctx: Context, days: int) -> list[Any]:
+    """The orders a figure counts: the project's, in the period, neither test nor deleted."""
+    return [
+        Order.project_id == ctx.project_id,
+        Order.order_date >= _since(days),
+        *counted_in_figures(),
     ]
 
 
 def _revenue_orders(ctx: Context, days: int) -> list[Any]:
-    return [
-        Order.project_id == ctx.project_id,
-        Order.order_date >= _since(days),
-        Order.status.not_in(NON_REVENUE_STATUSES),
-    ]
+    return [*_figure_orders(ctx, days), Order.status.not_in(NON_REVENUE_STATUSES)]
 
 
 # ---- bulk: CSV import and demo data --------------------------------------------------------

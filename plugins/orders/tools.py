@@ -76,10 +76,12 @@ def search_orders(
     ),
 )
 def order_stats(ctx: ToolContext, days: int = 30) -> dict[str, Any]:
-    """Orders, revenue, orders by status and average order value over the last ``days`` days."""
+    """Orders, revenue (net of refunds), orders by status and average order value over the
+    last ``days`` days, in the currency of most orders; other currencies are listed apart."""
     summary = SummarySchema().dump(services.order_summary(ctx.session, ctx.context, days))
     by_day = services.revenue_by_day(ctx.session, ctx.context, days)
-    best = max(by_day, key=lambda row: row["revenue"], default=None)
+    in_currency = (row for row in by_day if row["currency"] == summary["currency"])
+    best = max(in_currency, key=lambda row: row["revenue"], default=None)
     summary["best_day"] = RevenueDaySchema().dump(best) if best else None
     return summary
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -20,10 +20,12 @@ class FakeServer:
     """An HTTP server answering POSTs from a script of (status, body) replies, recording requests.
 
     A reply may be a callable ``(request_json) -> (status, body)``; ``"sleep"`` as status waits
-    past the client's timeout.
+    past the client's timeout. ``authorize(headers)`` checks the credentials first, as the real
+    API does: it returns ``None`` to let the request through or the ``(status, body)`` refusal.
     """
 
     def __init__(self):
+        self.authorize: Callable[[Any], tuple[int, dict] | None] | None = None
         self.replies: list[Any] = []
         self.requests: list[dict[str, Any]] = []
         self.paths: list[str] = []
@@ -35,10 +37,16 @@ class FakeServer:
                 body = json.loads(self.rfile.read(length) or b"{}")
                 fake.requests.append(body)
                 fake.paths.append(self.path)
-                reply = (
-                    fake.replies.pop(0) if fake.replies else (500, {"error": "script exhausted"})
-                )
-                status, payload = reply(body) if callable(reply) else reply
+                refusal = fake.authorize(self.headers) if fake.authorize else None
+                if refusal:
+                    status, payload = refusal
+                else:
+                    reply = (
+                        fake.replies.pop(0)
+                        if fake.replies
+                        else (500, {"error": "script exhausted"})
+                    )
+                    status, payload = reply(body) if callable(reply) else reply
                 if status == "sleep":
                     threading.Event().wait(3)
                     status = 200

@@ -1,26 +1,35 @@
-"""The offline provider through the HTTP API: tool choice, arguments, answers, conversations."""
+"""The offline provider through the HTTP API: tool choice, arguments, answers, conversations.
+
+Every question here is a new phrasing, not one of the tools' examples (the planner indexes
+those): ``test_questions_are_new.py`` checks it."""
 
 from __future__ import annotations
 
 import pytest
 
+from tests.assistant import asstest_plugin
+
+STATUS_QUESTION = "what's the current state of order 1042?"
+COUNT_QUESTION = "tell me how many orders arrived in the last 7 days"
+CHURN_QUESTION = "which of our customers are likeliest to churn"
+
 PHRASINGS = {
     "order_status": [
-        ("what is the status of order 1042?", {"order_number": 1042}),
+        (STATUS_QUESTION, {"order_number": 1042}),
         ("Where is order #1042 right now", {"order_number": 1042}),
         ("can you check order no. 1042 for me", {"order_number": 1042}),
         ("has #1042 shipped?", {"order_number": 1042}),
         ("status for order number 1042 please", {"order_number": 1042}),
     ],
     "order_count": [
-        ("how many orders did we get in the last 7 days?", {"days": 7}),
+        (COUNT_QUESTION, {"days": 7}),
         ("number of orders in the past 2 weeks", {"days": 14}),
         ("count of orders last month", {"days": 30}),
         ("How many orders came in over the last 3 days", {"days": 3}),
         ("how many shipped orders this week", {"days": 7, "status": "shipped"}),
     ],
     "customer_risks": [
-        ("which customers are most likely to churn?", {}),
+        (CHURN_QUESTION, {}),
         ("show me the top 1 customers at risk of churning", {"limit": 1}),
         ("customers likely to leave us", {}),
         ("churn risk per customer", {}),
@@ -45,11 +54,11 @@ def test_offline_picks_tool_and_arguments(offline, tool, question, arguments):
 
 
 def test_offline_answers_from_the_data(offline):
-    status = offline.query("what is the status of order 1042?")
+    status = offline.query(STATUS_QUESTION)
     assert "shipped" in status["reply"] and "1042" in status["reply"]
-    count = offline.query("how many orders did we get in the last 7 days?")
+    count = offline.query(COUNT_QUESTION)
     assert "orders: 2" in count["reply"] and "179.90" in count["reply"]
-    churn = offline.query("which customers are most likely to churn?")
+    churn = offline.query(CHURN_QUESTION)
     assert churn["reply"].index("Alice Martin") < churn["reply"].index("Bob Stone")
 
 
@@ -57,7 +66,7 @@ def test_offline_says_what_it_can_answer_when_nothing_fits(offline):
     result = offline.query("what is the weather in Paris tomorrow?")
     assert result["function_calls"] == []
     assert "can't answer" in result["reply"]
-    assert "what is the status of order 1042?" in result["reply"]
+    assert asstest_plugin.order_status.examples[0] in result["reply"]
 
 
 def test_offline_asks_for_a_missing_required_argument(offline):
@@ -67,7 +76,7 @@ def test_offline_asks_for_a_missing_required_argument(offline):
 
 
 def test_tool_failure_goes_back_as_result_not_crash(offline):
-    result = offline.query("run the broken report")
+    result = offline.query("please run that broken report")
     assert result["function_calls"][0]["ok"] is False
     assert "RuntimeError" in result["function_calls"][0]["result"]["error"]
     assert "could not" in result["reply"]
@@ -75,14 +84,14 @@ def test_tool_failure_goes_back_as_result_not_crash(offline):
 
 def test_viewer_is_not_offered_admin_tools(offline):
     viewer = offline.member_headers("viewer")
-    result = offline.query("refund order 1042", headers=viewer)
+    result = offline.query("refund the money for order 1042", headers=viewer)
     assert all(call["name"] != "refund_order" for call in result["function_calls"])
-    admin = offline.query("refund order 1042")
+    admin = offline.query("refund the money for order 1042")
     assert admin["function_calls"][0]["name"] == "refund_order"
 
 
 def test_conversation_continues_and_is_listed(offline):
-    first = offline.query("what is the status of order 1042?")
+    first = offline.query(STATUS_QUESTION)
     second = offline.query(
         "how many orders in the last 7 days", conversation_id=first["conversation_id"]
     )
@@ -100,7 +109,7 @@ def test_conversation_continues_and_is_listed(offline):
 
 
 def test_conversations_are_private_and_project_scoped(offline):
-    first = offline.query("what is the status of order 1042?")
+    first = offline.query(STATUS_QUESTION)
     other = offline.member_headers("admin")
     base = f"/api/v1/assistant/{offline.project_id}/conversations"
     assert (
@@ -127,13 +136,13 @@ def test_query_validation(offline):
 
 
 def test_use_function_calling_false_offers_no_tools(offline):
-    result = offline.query("what is the status of order 1042?", use_function_calling=False)
+    result = offline.query(STATUS_QUESTION, use_function_calling=False)
     assert result["function_calls"] == []
     assert "can't answer" in result["reply"]
 
 
 def test_usage_counts_calls_tokens_and_cost(offline):
-    offline.query("what is the status of order 1042?")
+    offline.query(STATUS_QUESTION)
     offline.query("how many orders in the last 7 days")
     response = offline.client.get(
         f"/api/v1/assistant/usage/{offline.project_id}?days=7", headers=offline.headers

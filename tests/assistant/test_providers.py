@@ -14,14 +14,30 @@ from tests.assistant.conftest import Caller
 class OpenAIWire:
     provider = "openai"
     model = "gpt-4o-mini"
+    api_key = "sk-test"
+    key_setting = "NEBULO_OPENAI_API_KEY"
 
-    @staticmethod
-    def settings(url):
+    @classmethod
+    def settings(cls, url):
         return {
             "NEBULO_ASSISTANT_PROVIDER": "openai",
             "NEBULO_OPENAI_BASE_URL": url,
-            "NEBULO_OPENAI_API_KEY": "sk-test",
+            cls.key_setting: cls.api_key,
         }
+
+    @classmethod
+    def authorize(cls, headers):
+        """OpenAI's answer to a missing or wrong ``Authorization: Bearer`` key: 401."""
+        sent = headers.get("Authorization", "")
+        if sent == f"Bearer {cls.api_key}":
+            return None
+        message = (
+            f"Incorrect API key provided: {sent.removeprefix('Bearer ')[:8]}***."
+            if sent
+            else "You didn't provide an API key."
+        )
+        error = {"message": message, "type": "invalid_request_error", "param": None}
+        return 401, {"error": {**error, "code": "invalid_api_key" if sent else None}}
 
     @staticmethod
     def call(name, arguments, prompt=100, completion=20):
@@ -72,14 +88,41 @@ def _openai(message, prompt, completion):
 class GeminiWire:
     provider = "gemini"
     model = "gemini-2.5-flash"
+    api_key = "g-test"
+    key_setting = "NEBULO_GEMINI_API_KEY"
 
-    @staticmethod
-    def settings(url):
+    @classmethod
+    def settings(cls, url):
         return {
             "NEBULO_ASSISTANT_PROVIDER": "gemini",
             "NEBULO_GEMINI_BASE_URL": url,
-            "NEBULO_GEMINI_API_KEY": "g-test",
+            cls.key_setting: cls.api_key,
         }
+
+    @classmethod
+    def authorize(cls, headers):
+        """The Gemini API's answers to the ``x-goog-api-key`` header google-genai sends: 403
+        PERMISSION_DENIED without one, 400 INVALID_ARGUMENT (API_KEY_INVALID) for a wrong one."""
+        sent = headers.get("x-goog-api-key")
+        if sent == cls.api_key:
+            return None
+        if not sent:
+            message = (
+                "Method doesn't allow unregistered callers (callers without established identity)."
+            )
+            return 403, {"error": {"code": 403, "message": message, "status": "PERMISSION_DENIED"}}
+        reason = {
+            "@type": "type.googleapis.com/google.rpc.ErrorInfo",
+            "reason": "API_KEY_INVALID",
+            "domain": "googleapis.com",
+        }
+        error = {
+            "code": 400,
+            "message": "API key not valid. Please pass a valid API key.",
+            "status": "INVALID_ARGUMENT",
+            "details": [reason],
+        }
+        return 400, {"error": error}
 
     @staticmethod
     def call(name, arguments, prompt=100, completion=20):
@@ -137,8 +180,10 @@ def wire(request):
 
 @pytest.fixture
 def remote(assistant_app, fake_server, wire):
+    fake_server.authorize = wire.authorize
+
     def build(**extra):
-        return Caller(assistant_app(**wire.settings(fake_server.url), **extra))
+        return Caller(assistant_app(**{**wire.settings(fake_server.url), **extra}))
 
     return build
 
@@ -151,7 +196,7 @@ def test_function_call_roundtrip_with_usage_and_cost(remote, fake_server, wire):
         return wire.text(f"Order 1042 is {results[0]['status']}.", prompt=150, completion=10)
 
     fake_server.replies = [wire.call("order_status", {"order_number": 1042}), answer]
-    result = caller.query("what is the status of order 1042?")
+    result = caller.query("where has order #1042 got to")
     assert result["reply"] == "Order 1042 is shipped."
     assert result["function_calls"][0]["name"] == "order_status"
     assert result["function_calls"][0]["parameters"] == {"order_number": 1042}
@@ -305,3 +350,29 @@ def test_sentiment_through_the_model(remote, fake_server, wire):
     assert response.status_code == 200
     assert response.get_json()["urgency"] == "high"
     assert caller.client.post(url, headers=caller.headers).status_code == 502
+
+
+def test_a_wrong_api_key_is_a_bad_gateway_that_says_so(remote, fake_server, wire):
+    caller = remote(**{wire.key_setting: "wrong-key-123"}, NEBULO_ASSISTANT_RETRIES=2)
+    fake_server.replies = [wire.text("never sent")]
+    result = caller.query("hi", expect=502)
+    assert result["code"] == "BAD_GATEWAY"
+    assert len(fake_server.requests) == 1  # a refused key is not retried
+    assert (
+        result["detail"]
+        == {
+            "openai": "The openai provider rejected the configured API key (401): "
+            "Incorrect API key provided: wrong-ke***.",
+            "gemini": "The gemini provider failed (400): "
+            "API key not valid. Please pass a valid API key.",
+        }[wire.provider]
+    )
+
+
+def test_openai_without_a_key_is_refused_by_the_server(assistant_app, fake_server):
+    fake_server.authorize = OpenAIWire.authorize
+    settings = {**OpenAIWire.settings(fake_server.url), OpenAIWire.key_setting: ""}
+    result = Caller(assistant_app(**settings)).query("hi", expect=502)
+    assert result["detail"] == (
+        "The openai provider rejected the configured API key (401): You didn't provide an API key."
+    )

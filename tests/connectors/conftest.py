@@ -6,7 +6,8 @@ from core.config import Settings
 from tests.connectors.fakes import FakeShopify, FakeTelegram, FakeWhatsApp
 
 
-def connector_settings(**plugin_values) -> Settings:
+def connector_settings(*, allow_private_urls: bool = True, **plugin_values) -> Settings:
+    """The fakes listen on 127.0.0.1, so private addresses are allowed unless a test says not."""
     values = {
         "NEBULO_SHOPIFY_BASE_URL": "https://{shop}",
         "NEBULO_SHOPIFY_API_VERSION": FakeShopify.API_VERSION,
@@ -15,7 +16,9 @@ def connector_settings(**plugin_values) -> Settings:
         "NEBULO_TELEGRAM_BASE_URL": "https://api.telegram.org",
     }
     values.update(plugin_values)
-    return Settings(env="testing", secret_key="x" * 40, plugin=values)
+    return Settings(
+        env="testing", secret_key="x" * 40, allow_private_urls=allow_private_urls, plugin=values
+    )
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import itertools
 import json
+import socketserver
 import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -65,9 +66,11 @@ class FakeServer:
                 if answer is DROPPED:
                     self.close_connection = True
                     return
-                payload = json.dumps(answer.body).encode()
+                raw_answer = isinstance(answer.body, bytes)
+                payload = answer.body if raw_answer else json.dumps(answer.body).encode()
                 self.send_response(answer.status)
-                self.send_header("Content-Type", "application/json")
+                if not raw_answer:
+                    self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(payload)))
                 for name, value in answer.headers.items():
                     self.send_header(name, value)
@@ -195,9 +198,17 @@ class FakeWhatsApp(FakeServer):
             "error": {"message": message, "type": kind, "code": code, "fbtrace_id": "AbCdEf123"}
         }
 
+    MEDIA_BYTES = b"\xff\xd8\xff\xe0 fake jpeg"
+
     def handle(self, request: Recorded) -> Answer:
         if request.headers.get("Authorization") != f"Bearer {self.access_token}":
             return Answer(401, self.error("Invalid OAuth access token.", 190))
+        if request.path.startswith("/media-files/"):
+            return Answer(200, self.MEDIA_BYTES, {"Content-Type": "image/jpeg"})
+        media_id = request.path.strip("/")
+        if media_id.isdigit() and media_id != self.phone_number_id:
+            url = f"{self.url}/media-files/{media_id}"
+            return Answer(200, {"url": url, "mime_type": "image/jpeg", "id": media_id})
         if request.path == f"/{self.phone_number_id}" and request.method == "GET":
             return Answer(200, {"id": self.phone_number_id, "display_phone_number": "15550001111"})
         if request.path != f"/{self.phone_number_id}/messages" or request.method != "POST":
@@ -222,10 +233,17 @@ class FakeTelegram(FakeServer):
         self.bot_token = bot_token
         self.ids = itertools.count(100)
 
+    FILE_BYTES = b"\xff\xd8\xff\xe0 fake telegram photo"
+
     def handle(self, request: Recorded) -> Answer:
+        if request.path == f"/file/bot{self.bot_token}/photos/file_1.jpg":
+            return Answer(200, self.FILE_BYTES, {"Content-Type": "image/jpeg"})
         if not request.path.startswith(f"/bot{self.bot_token}/"):
             return Answer(401, {"ok": False, "error_code": 401, "description": "Unauthorized"})
         method = request.path.rsplit("/", 1)[-1]
+        if method == "getFile":
+            result = {"file_id": request.query["file_id"], "file_path": "photos/file_1.jpg"}
+            return Answer(200, {"ok": True, "result": result})
         if method == "getMe":
             return Answer(
                 200, {"ok": True, "result": {"id": 123456, "is_bot": True, "username": "fake_bot"}}
@@ -240,3 +258,47 @@ class FakeTelegram(FakeServer):
             "text": request.body["text"],
         }
         return Answer(200, {"ok": True, "result": result})
+
+
+class Bystander(FakeServer):
+    """A server on the internal network that must never be called: it records what reaches it
+    and answers with a secret that must not show up anywhere."""
+
+    SECRET = "internal-secret-7f3a"
+
+    def handle(self, request: Recorded) -> Answer:
+        return Answer(200, {"orders": [], "errors": self.SECRET})
+
+
+class NotHttp:
+    """A TCP server that answers every connection with one line that is not HTTP, as Redis
+    does on 127.0.0.1:6379; ``connections`` counts who got through."""
+
+    SECRET = "-ERR internal-secret-9c1d"
+
+    def __init__(self) -> None:
+        self.connections = 0
+        fake = self
+
+        class Handler(socketserver.BaseRequestHandler):
+            def handle(self) -> None:
+                fake.connections += 1
+                self.request.recv(65536)
+                self.request.sendall(fake.SECRET.encode() + b"\r\n\r\n")
+
+        self.server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self.server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def __enter__(self) -> NotHttp:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *_exc: Any) -> None:
+        self.server.shutdown()
+        self.server.server_close()

@@ -95,6 +95,95 @@ def test_cancelled_orders_map_to_cancelled():
     assert delivery.delivery_id.startswith("sha256:")
 
 
+def order_data(topic: str = "orders/updated", **changes) -> dict:
+    body = json.dumps({**ORDER, **changes}).encode()
+    [event] = connector().parse_webhook({"X-Shopify-Topic": topic}, body).events
+    return event.data
+
+
+@pytest.mark.parametrize(
+    ("financial_status", "fulfillment_status", "status"),
+    [
+        ("partially_refunded", None, "paid"),
+        ("partially_refunded", "fulfilled", "fulfilled"),
+        ("refunded", "fulfilled", "refunded"),
+        ("authorized", None, "pending"),
+    ],
+)
+def test_only_a_full_refund_marks_the_order_refunded(financial_status, fulfillment_status, status):
+    data = order_data(financial_status=financial_status, fulfillment_status=fulfillment_status)
+    assert data["status"] == status
+
+
+def test_a_refund_in_the_buyers_currency_is_counted_from_its_lines_in_shop_money():
+    refund = {
+        "transactions": [
+            {"kind": "refund", "status": "success", "amount": "27.00", "currency": "EUR"}
+        ],
+        "refund_line_items": [
+            {
+                "subtotal_set": {"shop_money": {"amount": "29.99", "currency_code": "USD"}},
+                "total_tax_set": {"shop_money": {"amount": "1.00", "currency_code": "USD"}},
+            }
+        ],
+    }
+    data = order_data(financial_status="partially_refunded", refunds=[refund])
+    assert data["refunded"] == "30.99"
+
+
+def test_a_refund_transaction_with_shop_money_is_taken_as_is():
+    transaction = {
+        "kind": "refund",
+        "amount": "27.00",
+        "currency": "EUR",
+        "amount_set": {"shop_money": {"amount": "29.00", "currency_code": "USD"}},
+    }
+    data = order_data(
+        financial_status="partially_refunded", refunds=[{"transactions": [transaction]}]
+    )
+    assert data["refunded"] == "29.00"
+
+
+def test_lines_are_named_after_their_variant():
+    lines = [
+        {"title": "Pen", "variant_title": "Fine / Red", "quantity": 1, "price": "5"},
+        {
+            "title": "Pen",
+            "name": "Pen - Broad",
+            "variant_title": "Broad",
+            "quantity": 1,
+            "price": "5",
+        },
+        {"title": "Ink", "variant_title": None, "quantity": 1, "price": "2"},
+    ]
+    names = [item["name"] for item in order_data(line_items=lines)["items"]]
+    assert names == ["Pen - Fine / Red", "Pen - Broad", "Ink"]
+
+
+def test_shop_money_wins_over_the_presentment_amounts():
+    data = order_data(
+        currency="USD",
+        total_price="50.00",
+        total_price_set={
+            "shop_money": {"amount": "55.00", "currency_code": "USD"},
+            "presentment_money": {"amount": "50.00", "currency_code": "EUR"},
+        },
+        test=True,
+    )
+    assert data["total"] == "55.00" and data["test"] is True
+    assert data["presentment"] == {"currency": "EUR", "total": "50.00"}
+    assert order_data()["presentment"] is None and order_data()["test"] is False
+
+
+def test_orders_delete_becomes_a_deletion_of_that_order():
+    delivery = connector().parse_webhook({"X-Shopify-Topic": "orders/delete"}, b'{"id": 450789469}')
+    assert [(e.kind, e.data) for e in delivery.events] == [
+        (ORDER_UPSERT, {"external_id": "450789469", "deleted": True})
+    ]
+    with pytest.raises(MalformedWebhook):
+        connector().parse_webhook({"X-Shopify-Topic": "orders/delete"}, b"{}")
+
+
 def test_unknown_topics_are_ignored_without_parsing_the_body():
     delivery = connector().parse_webhook({"X-Shopify-Topic": "products/update"}, b"not json")
     assert [e.kind for e in delivery.events] == [IGNORED]

@@ -2,7 +2,13 @@ import json
 
 import pytest
 
-from connectors.base import IGNORED, INBOUND_MESSAGE, MalformedWebhook, ProviderError
+from connectors.base import (
+    IGNORED,
+    INBOUND_MESSAGE,
+    MESSAGE_EDITED,
+    MalformedWebhook,
+    ProviderError,
+)
 from connectors.telegram.connector import TelegramConnector
 from tests.connectors.conftest import connector_settings
 from tests.connectors.fakes import FakeTelegram
@@ -33,6 +39,10 @@ UPDATE = {
 }
 
 
+def parse(update: dict):
+    return connector().parse_webhook({}, json.dumps(update).encode())
+
+
 def test_verify_compares_the_secret_token_header():
     body = json.dumps(UPDATE).encode()
     assert connector().verify_webhook(
@@ -44,23 +54,85 @@ def test_verify_compares_the_secret_token_header():
     assert not connector().verify_webhook({}, body, {})
 
 
-def test_message_updates_become_inbound_messages_keyed_by_update_id():
+def test_message_updates_become_inbound_messages_keyed_by_their_bytes_not_update_id():
     delivery = connector().parse_webhook({}, json.dumps(UPDATE).encode())
-    assert delivery.delivery_id == "10000"
+    assert delivery.delivery_id.startswith("sha256:") and delivery.topic == "message"
+    restarted = {**UPDATE, "message": {**UPDATE["message"], "message_id": 1366}}
+    assert connector().parse_webhook({}, json.dumps(restarted).encode()).delivery_id != (
+        delivery.delivery_id
+    )
     [event] = delivery.events
     assert event.kind == INBOUND_MESSAGE
     assert event.data["provider_message_id"] == "1111111:1365"
     assert event.data["sender"] == {"chat_id": "1111111", "name": "John Doe", "username": "jdoe"}
-    assert event.data["content"] == "Where is my order?"
+    assert event.data["content"] == "Where is my order?" and event.data["message_type"] == "text"
+    assert event.data["sent_at"] == "2025-01-12T10:00:00+00:00"
 
 
-def test_other_update_kinds_and_non_text_messages_are_ignored():
-    edited = {"update_id": 2, "edited_message": UPDATE["message"]}
-    sticker = {"update_id": 3, "message": {**UPDATE["message"], "text": None, "sticker": {}}}
-    for update in (edited, sticker):
-        assert [
-            e.kind for e in connector().parse_webhook({}, json.dumps(update).encode()).events
-        ] == [IGNORED]
+def test_an_edit_becomes_message_edited_with_its_edit_time():
+    edited = {"update_id": 2, "edited_message": {**UPDATE["message"], "edit_date": 1736676060}}
+    [event] = connector().parse_webhook({}, json.dumps(edited).encode()).events
+    assert event.kind == MESSAGE_EDITED
+    assert event.data["provider_message_id"] == "1111111:1365"
+    assert event.data["edited_at"] == "2025-01-12T10:01:00+00:00"
+
+
+def test_a_group_message_belongs_to_the_chat_and_is_written_by_its_sender():
+    group = {
+        **UPDATE["message"],
+        "chat": {"id": -100123, "type": "supergroup", "title": "Regulars"},
+    }
+    [event] = parse({"update_id": 3, "message": group}).events
+    assert event.data["conversation"] == {
+        "id": "-100123",
+        "title": "Regulars",
+        "type": "supergroup",
+    }
+    assert event.data["sender"] == {"user_id": "1111111", "name": "John Doe", "username": "jdoe"}
+    assert event.data["provider_message_id"] == "-100123:1365"
+
+
+def test_photos_and_documents_keep_caption_and_file_id_and_stickers_their_type():
+    photo = {
+        **UPDATE["message"],
+        "text": None,
+        "caption": "Is this broken?",
+        "photo": [
+            {"file_id": "small", "file_unique_id": "a", "file_size": 10, "width": 9},
+            {"file_id": "large", "file_unique_id": "b", "file_size": 900, "width": 90},
+        ],
+    }
+    [event] = parse({"update_id": 4, "message": photo}).events
+    assert event.data["message_type"] == "image" and event.data["content"] == "Is this broken?"
+    assert event.data["media"]["id"] == "large" and event.data["media"]["file_size"] == 900
+    sticker = {**UPDATE["message"], "text": None, "sticker": {"file_id": "st1", "emoji": "x"}}
+    [event] = parse({"update_id": 5, "message": sticker}).events
+    assert event.data["message_type"] == "sticker" and event.data["media"]["id"] == "st1"
+    poll = {**UPDATE["message"], "text": None, "poll": {"id": "1"}}
+    [event] = parse({"update_id": 6, "message": poll}).events
+    assert event.data["message_type"] == "unsupported"
+    assert event.data["details"]["provider_type"] == "poll"
+
+
+def test_callback_and_inline_queries_are_ignored_with_a_reason():
+    for kind in ("callback_query", "inline_query"):
+        update = {"update_id": 7, kind: {"id": "1", "from": {"id": 1}}}
+        delivery = connector().parse_webhook({}, json.dumps(update).encode())
+        [event] = delivery.events
+        assert event.kind == IGNORED and kind.replace("_", " ") in event.data["reason"]
+        assert delivery.topic == kind
+
+
+def test_media_is_fetched_through_get_file(fake_telegram: FakeTelegram):
+    fetched = connector(fake_telegram).fetch_media({"id": "AgADBQADIagx"})
+    assert fetched.content == FakeTelegram.FILE_BYTES and fetched.mime_type == "image/jpeg"
+    get_file, download = fake_telegram.requests
+    assert get_file.path == "/bot123456:ABC-test/getFile"
+    assert get_file.query == {"file_id": "AgADBQADIagx"}
+    assert download.path == "/file/bot123456:ABC-test/photos/file_1.jpg"
+    with pytest.raises(ProviderError) as raised:
+        connector(fake_telegram).fetch_media({"id": "../../etc"})
+    assert raised.value.code == "NO_MEDIA"
 
 
 @pytest.mark.parametrize(

@@ -8,6 +8,7 @@ from connectors.base import (
     DELIVERY_STATUS,
     IGNORED,
     INBOUND_MESSAGE,
+    SENDER_CHANGED,
     MalformedWebhook,
     ProviderError,
 )
@@ -84,15 +85,114 @@ def test_handshake_echoes_the_challenge_only_for_the_right_token():
     assert connector().handshake({}) is None
 
 
-def test_text_messages_become_inbound_messages_and_others_are_ignored():
+def test_every_message_type_becomes_an_inbound_message_with_its_type():
     delivery = connector().parse_webhook({}, INBOUND)
-    assert [e.kind for e in delivery.events] == [INBOUND_MESSAGE, IGNORED]
+    assert [e.kind for e in delivery.events] == [INBOUND_MESSAGE, INBOUND_MESSAGE]
     message = delivery.events[0].data
     assert message["provider_message_id"] == "wamid.IN1"
-    assert message["content"] == "Where is my order?"
+    assert message["content"] == "Where is my order?" and message["message_type"] == "text"
     assert message["sender"] == {"phone": "+1234567890", "name": "John Doe"}
     assert message["sent_at"].startswith("2025-01-12T")
+    image = delivery.events[1].data
+    assert image["message_type"] == "image" and image["media"] is None
     assert connector().parse_webhook({}, INBOUND).delivery_id == delivery.delivery_id
+
+
+def one_message(message: dict) -> dict:
+    body = webhook({"messages": [{"from": "1234567890", "id": "wamid.X", **message}]})
+    [event] = connector().parse_webhook({}, body).events
+    return event
+
+
+@pytest.mark.parametrize(
+    ("message", "expected"),
+    [
+        (
+            {
+                "type": "document",
+                "document": {
+                    "id": "77",
+                    "mime_type": "application/pdf",
+                    "sha256": "abc",
+                    "filename": "invoice.pdf",
+                    "caption": "my invoice",
+                },
+            },
+            {
+                "message_type": "document",
+                "content": "my invoice",
+                "media": {
+                    "id": "77",
+                    "mime_type": "application/pdf",
+                    "sha256": "abc",
+                    "file_name": "invoice.pdf",
+                },
+            },
+        ),
+        (
+            {"type": "location", "location": {"latitude": 1.5, "longitude": 2.5, "name": "Shop"}},
+            {"message_type": "location", "content": "Shop"},
+        ),
+        (
+            {"type": "button", "button": {"payload": "YES", "text": "Yes please"}},
+            {"message_type": "button", "reply_option": {"id": "YES", "title": "Yes please"}},
+        ),
+        (
+            {
+                "type": "interactive",
+                "interactive": {"type": "list_reply", "list_reply": {"id": "r1", "title": "Red"}},
+            },
+            {"message_type": "list_reply", "content": "Red"},
+        ),
+        (
+            {"type": "reaction", "reaction": {"message_id": "wamid.OUT1", "emoji": "👍"}},
+            {"message_type": "reaction", "content": "👍", "in_reply_to": "wamid.OUT1"},
+        ),
+        (
+            {"type": "order", "order": {}},
+            {"message_type": "unsupported", "details": {"provider_type": "order", "errors": []}},
+        ),
+    ],
+)
+def test_message_types_keep_their_caption_media_option_and_target(message, expected):
+    event = one_message({"timestamp": "1736676000", **message})
+    assert event.kind == INBOUND_MESSAGE
+    assert {key: event.data.get(key) for key in expected} == expected
+
+
+def test_a_number_change_is_a_sender_change_and_other_system_messages_are_ignored():
+    change = one_message(
+        {
+            "type": "system",
+            "system": {
+                "body": "John changed from 1234567890 to 1987654321",
+                "new_wa_id": "1987654321",
+                "type": "user_changed_number",
+            },
+        }
+    )
+    assert change.kind == SENDER_CHANGED
+    assert change.data["old"] == {"phone": "+1234567890"}
+    assert change.data["new"] == {"phone": "+1987654321"}
+    other = one_message({"type": "system", "system": {"type": "customer_identity_changed"}})
+    assert other.kind == IGNORED and "customer_identity_changed" in other.data["reason"]
+
+
+def test_media_is_fetched_through_the_media_endpoint_with_the_token(fake_whatsapp: FakeWhatsApp):
+    fetched = connector(fake_whatsapp).fetch_media({"id": "65463453"})
+    assert fetched.content == FakeWhatsApp.MEDIA_BYTES and fetched.mime_type == "image/jpeg"
+    lookup, download = fake_whatsapp.requests
+    assert lookup.path == "/65463453" and download.path == "/media-files/65463453"
+    assert download.headers["Authorization"] == "Bearer EAAG-test"
+    with pytest.raises(ProviderError) as raised:
+        connector(fake_whatsapp).fetch_media({"id": "../messages"})
+    assert raised.value.code == "NO_MEDIA"
+    fake_whatsapp.script(
+        404, FakeWhatsApp.error("Unsupported get request.", 100, "GraphMethodException")
+    )
+    with pytest.raises(ProviderError) as raised:
+        connector(fake_whatsapp).fetch_media({"id": "1"})
+    assert raised.value.status == 404 and not raised.value.retryable
 
 
 def test_status_callbacks_become_delivery_statuses_with_the_error():
@@ -117,6 +217,7 @@ def test_status_callbacks_become_delivery_statuses_with_the_error():
         "status": "delivered",
         "error": None,
         "reference": None,
+        "at": "1970-01-01T00:00:01+00:00",
     }
     assert events[1].data["error"] == "131026: Message undeliverable"
 

@@ -1,13 +1,14 @@
-"""Per-project API keys for machine clients: shown once, stored hashed, limited by scopes."""
+"""Per-project API keys for machine clients: shown once, stored hashed, limited by scopes and
+by what their creator may still do in the project; never managing members or keys."""
 
 from __future__ import annotations
 
 import hashlib
 import uuid
 
-from sqlalchemy import select
+from sqlalchemy import event, select, update
 
-from core.auth.models import ApiKey
+from core.auth.models import ApiKey, User
 from tests.core.helpers import assert_error
 
 
@@ -77,17 +78,6 @@ def test_scopes_limit_what_a_key_may_do(client, owner, project):
     assert response.status_code == 200
 
 
-def test_a_key_cannot_make_someone_an_owner(api, client, owner, project):
-    key = create_key(client, owner, project, scopes=["view_project", "manage_members"])
-    email = api.register()["email"]
-    response = client.post(
-        f"/api/v1/projects/{project['id']}/members",
-        json={"email": email, "role": "owner"},
-        headers=key_headers(key),
-    )
-    assert_error(response, 403)
-
-
 def test_unknown_scopes_are_422(client, owner, project):
     response = client.post(
         keys_url(project),
@@ -149,3 +139,121 @@ def test_a_key_is_not_a_user(client, owner, project):
     assert_error(client.get("/api/v1/auth/me", headers=key_headers(key)), 403, "FORBIDDEN")
     assert_error(client.get("/api/v1/projects", headers=key_headers(key)), 403)
     assert_error(client.post("/api/v1/auth/logout", headers=key_headers(key)), 403)
+
+
+# --- a key acts for its creator: never beyond what they may do now --------------------------
+
+
+def member(api, client, owner, project, role: str) -> tuple[str, dict[str, str]]:
+    """A new member with ``role``: their user id and headers."""
+    user = api.register()
+    members = f"/api/v1/projects/{project['id']}/members"
+    body = {"email": user["email"], "role": role}
+    assert client.post(members, json=body, headers=owner).status_code == 201
+    return user["id"], {"Authorization": f"Bearer {api.login(user['email'])['access_token']}"}
+
+
+def set_role(client, owner, project, user_id: str, role: str) -> None:
+    response = client.patch(
+        f"/api/v1/projects/{project['id']}/members/{user_id}", json={"role": role}, headers=owner
+    )
+    assert response.status_code == 200, response.get_json()
+
+
+def rename(client, project, headers):
+    return client.patch(f"/api/v1/projects/{project['id']}", json={"name": "x"}, headers=headers)
+
+
+def test_removing_the_creator_revokes_their_keys(api, client, owner, project):
+    admin_id, admin = member(api, client, owner, project, "admin")
+    key = create_key(client, admin, project, scopes=["view_project", "manage_project"])
+    kept = create_key(client, owner, project)
+    response = client.delete(f"/api/v1/projects/{project['id']}/members/{admin_id}", headers=owner)
+    assert response.status_code == 204
+    assert_error(client.get(f"/api/v1/projects/{project['id']}", headers=key_headers(key)), 401)
+    listed = {k["id"]: k for k in client.get(keys_url(project), headers=owner).get_json()}
+    assert listed[key["id"]]["revoked_at"] is not None
+    assert listed[kept["id"]]["revoked_at"] is None
+    # being added back does not revive the key
+    user_email = client.get("/api/v1/auth/me", headers=admin).get_json()["email"]
+    body = {"email": user_email, "role": "admin"}
+    client.post(f"/api/v1/projects/{project['id']}/members", json=body, headers=owner)
+    api.login(user_email)
+    assert_error(client.get(f"/api/v1/projects/{project['id']}", headers=key_headers(key)), 401)
+
+
+def test_demoting_the_creator_narrows_their_keys(api, client, owner, project):
+    admin_id, admin = member(api, client, owner, project, "admin")
+    key = create_key(client, admin, project, scopes=["view_project", "manage_project"])
+    assert rename(client, project, key_headers(key)).status_code == 200
+    set_role(client, owner, project, admin_id, "viewer")
+    assert (
+        "manage_project" in assert_error(rename(client, project, key_headers(key)), 403)["detail"]
+    )
+    assert (
+        client.get(f"/api/v1/projects/{project['id']}", headers=key_headers(key)).status_code == 200
+    )
+    set_role(client, owner, project, admin_id, "admin")
+    assert rename(client, project, key_headers(key)).status_code == 200
+
+
+def test_a_disabled_creators_keys_stop_working(app, client, owner, project):
+    key = create_key(client, owner, project)
+    email = client.get("/api/v1/auth/me", headers=owner).get_json()["email"]
+    with app.extensions["nebulo"].db.session_scope() as session:
+        session.execute(update(User).where(User.email == email).values(is_active=False))
+    assert_error(client.get(f"/api/v1/projects/{project['id']}", headers=key_headers(key)), 401)
+
+
+def test_a_key_cannot_hold_member_or_key_management(client, owner, project):
+    for scope in ("manage_members", "manage_api_keys"):
+        response = client.post(
+            keys_url(project), json={"name": "k", "scopes": ["view_project", scope]}, headers=owner
+        )
+        assert scope in assert_error(response, 422)["errors"]["scopes"][0]
+
+
+def test_a_key_never_manages_members_or_keys(app, api, client, owner, project):
+    """Even a key stored with those scopes (before they were refused) gets 403 on every route."""
+    key = create_key(client, owner, project)
+    with app.extensions["nebulo"].db.session_scope() as session:
+        session.execute(
+            update(ApiKey)
+            .where(ApiKey.id == uuid.UUID(key["id"]))
+            .values(scopes=["view_project", "manage_members", "manage_api_keys"])
+        )
+    member_id, _ = member(api, client, owner, project, "viewer")
+    base = f"/api/v1/projects/{project['id']}"
+    attempts = [
+        ("post", "/members", {"email": api.register()["email"], "role": "admin"}),
+        ("patch", f"/members/{member_id}", {"role": "admin"}),
+        ("delete", f"/members/{member_id}", None),
+        ("get", "/invitations", None),
+        ("get", "/api-keys", None),
+        ("post", "/api-keys", {"name": "minted", "scopes": ["view_project"]}),
+        ("delete", f"/api-keys/{key['id']}", None),
+    ]
+    for method, suffix, body in attempts:
+        response = getattr(client, method)(base + suffix, json=body, headers=key_headers(key))
+        assert "API keys cannot manage" in assert_error(response, 403, "FORBIDDEN")["detail"]
+    members = client.get(base + "/members", headers=owner).get_json()
+    assert {m["role"] for m in members} == {"owner", "viewer"}
+    assert len(client.get(keys_url(project), headers=owner).get_json()) == 1
+
+
+def test_a_key_request_costs_one_query(app, client, owner, project):
+    key = create_key(client, owner, project)
+    client.get(f"/api/v1/projects/{project['id']}", headers=key_headers(key))  # records its use
+    statements: list[str] = []
+
+    def record(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    engine = app.extensions["nebulo"].db.engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        response = client.get(f"/api/v1/projects/{project['id']}", headers=key_headers(key))
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert response.status_code == 200 and response.get_json()["id"] == project["id"]
+    assert len(statements) == 1, statements

@@ -9,21 +9,21 @@ from core.config import ConfigError, Setting, load_settings, parse_bool, parse_l
 SECRET = "s" * 40
 
 
-def test_defaults_are_safe_for_development(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    settings = load_settings({})
+def test_defaults_are_safe_for_development(tmp_path):
+    environ = {"NEBULO_INSTANCE_PATH": str(tmp_path / "instance")}
+    settings = load_settings(environ)
     assert settings.env == "development" and not settings.is_production
     assert settings.database_url.startswith("sqlite:///")
     assert settings.redis_url is None and not settings.uses_redis
     assert settings.access_token_minutes == 15
     assert (
         settings.rate_limit_auth == "5/minute"
-        and settings.rate_limit_login_identifier == "5/minute"
+        and settings.rate_limit_login_account_address == "5/minute"
     )
     assert settings.rate_limit_ai == "60/minute" and settings.rate_limit_default == "100/minute"
     # development keeps one random secret across restarts
     assert len(settings.secret_key) >= 32
-    assert load_settings({}).secret_key == settings.secret_key
+    assert load_settings(environ).secret_key == settings.secret_key
     assert (tmp_path / "instance" / "secret_key").read_text().strip() == settings.secret_key
 
 
@@ -38,10 +38,11 @@ def test_every_variable_is_read(tmp_path):
             "NEBULO_REFRESH_TOKEN_DAYS": "7",
             "NEBULO_RATE_LIMITS_ENABLED": "no",
             "NEBULO_RATE_LIMIT_AUTH": "10/minute",
-            "NEBULO_RATE_LIMIT_LOGIN_IDENTIFIER": "3/minute",
+            "NEBULO_RATE_LIMIT_LOGIN_ACCOUNT_ADDRESS": "3/minute",
             "NEBULO_PLUGINS": "orders, customers,",
             "NEBULO_DISABLE_PLUGINS": "assistant",
             "NEBULO_MAX_BODY_BYTES": "2048",
+            "NEBULO_TRUSTED_PROXIES": "2",
             "NEBULO_WEBHOOK_TIMEOUT_SECONDS": "2.5",
             "NEBULO_LOG_LEVEL": "debug",
         }
@@ -51,10 +52,11 @@ def test_every_variable_is_read(tmp_path):
     assert (settings.access_token_minutes, settings.refresh_token_days) == (5, 7)
     assert settings.rate_limits_enabled is False
     assert settings.rate_limit_auth == "10/minute"
-    assert settings.rate_limit_login_identifier == "3/minute"
+    assert settings.rate_limit_login_account_address == "3/minute"
     assert settings.plugins == ("orders", "customers")
     assert settings.disable_plugins == ("assistant",)
     assert settings.max_body_bytes == 2048 and settings.webhook_timeout_seconds == 2.5
+    assert settings.trusted_proxies == 2
     assert settings.log_level == "DEBUG"
 
 
@@ -88,6 +90,8 @@ def test_production_without_a_secret_refuses_to_start():
         ("NEBULO_WEBHOOK_TIMEOUT_SECONDS", "soon", "NEBULO_WEBHOOK_TIMEOUT_SECONDS='soon'"),
         ("NEBULO_ENV", "staging", "NEBULO_ENV must be one of"),
         ("NEBULO_LOG_LEVEL", "LOUD", "NEBULO_LOG_LEVEL must be one of"),
+        ("NEBULO_TRUSTED_PROXIES", "-1", "NEBULO_TRUSTED_PROXIES must be the number of proxies"),
+        ("NEBULO_TRUSTED_PROXIES", "all", "NEBULO_TRUSTED_PROXIES='all' is invalid"),
     ],
 )
 def test_bad_values_name_the_variable(variable, value, message):
@@ -139,6 +143,18 @@ def test_a_bad_plugin_setting_names_the_variable():
     }
     with pytest.raises(ConfigError, match="NEBULO_ORDERS_PAGE_SIZE='ten' is invalid"):
         load_settings(environ).with_plugin_settings(declared)
+
+
+def test_a_plugin_setting_required_in_production_must_be_set_there():
+    declared = [Setting("NEBULO_VAULT_KEY", None, "Key of the vault", required_in_production=True)]
+    production = {"NEBULO_ENV": "production", "NEBULO_SECRET_KEY": SECRET}
+    for unset in ({}, {"NEBULO_VAULT_KEY": ""}):
+        with pytest.raises(ConfigError, match="NEBULO_VAULT_KEY is not set; production needs it"):
+            load_settings({**production, **unset}).with_plugin_settings(declared)
+    settings = load_settings({**production, "NEBULO_VAULT_KEY": "k"}).with_plugin_settings(declared)
+    assert settings.get("NEBULO_VAULT_KEY") == "k"
+    development = load_settings({"NEBULO_ENV": "testing", "NEBULO_SECRET_KEY": SECRET})
+    assert development.with_plugin_settings(declared).get("NEBULO_VAULT_KEY") is None
 
 
 def test_a_plugin_registers_a_setting_and_reads_it(make_app):

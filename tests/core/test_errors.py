@@ -132,3 +132,45 @@ def test_500_hides_the_exception_and_logs_it(make_app, caplog):
     assert "hunter2" not in text and "Traceback" not in text and "RuntimeError" not in text
     assert body["detail"] == "Internal server error"
     assert any("hunter2" in record.getMessage() or record.exc_info for record in caplog.records)
+
+
+@pytest.mark.parametrize(
+    "query", ["offset=9223372036854775808", "page=9223372036854775808", "offset=1000000001"]
+)
+def test_422_for_a_page_beyond_any_table(client, owner, query):
+    body = assert_error(client.get(f"/api/v1/projects?{query}", headers=owner), 422)
+    assert set(body["errors"]) == {query.split("=")[0]}
+
+
+def test_the_last_allowed_page_is_an_empty_page(client, owner):
+    response = client.get("/api/v1/projects?offset=1000000000", headers=owner)
+    assert response.status_code == 200 and response.get_json() == []
+
+
+def test_422_for_a_nul_character_in_a_body_names_the_field(client, owner):
+    response = client.post("/api/v1/projects", json={"name": "a\u0000b"}, headers=owner)
+    body = assert_error(response, 422, "VALIDATION_ERROR")
+    assert body["errors"] == {"name": ["Must not contain a NUL character (\\u0000)."]}
+    assert client.get("/api/v1/projects", headers=owner).get_json() == []
+
+
+def test_422_for_a_nul_character_nested_in_a_body(client, owner, project):
+    order = {"customer_name": "Ada", "items": [{"name": "Tea\u0000", "quantity": 1, "price": 1}]}
+    response = client.post(f"/api/v1/orders/{project['id']}", json=order, headers=owner)
+    body = assert_error(response, 422)
+    assert body["errors"] == {
+        "items": {"0": {"name": ["Must not contain a NUL character (\\u0000)."]}}
+    }
+
+
+def test_422_for_a_nul_character_in_a_query_string(client, owner, project):
+    response = client.get(f"/api/v1/orders/{project['id']}?q=a%00b", headers=owner)
+    assert "q" in assert_error(response, 422)["errors"]
+
+
+@pytest.mark.parametrize("payload", ['["a\\u0000b"]', '"a\\u0000b"'])
+def test_422_for_a_body_that_is_not_an_object_even_with_a_nul_character(client, owner, payload):
+    response = client.post(
+        "/api/v1/projects", data=payload, headers={**owner, "Content-Type": "application/json"}
+    )
+    assert_error(response, 422, "VALIDATION_ERROR")

@@ -140,6 +140,11 @@ def test_secured_operations_refuse_anonymous_callers(client, spec):
         assert set(response.get_json()) >= {"detail", "code", "timestamp"}
 
 
+def test_every_operation_documents_the_422_of_unknown_query_parameters(spec):
+    for path, method, operation in _operations(spec):
+        assert "422" in operation["responses"], f"{method} {path}"
+
+
 @pytest.mark.parametrize(("path", "marker"), [("/docs", "swagger-ui"), ("/redoc", "redoc")])
 def test_interactive_documentation_pages(client, path, marker):
     response = client.get(path)
@@ -147,3 +152,29 @@ def test_interactive_documentation_pages(client, path, marker):
     assert response.mimetype == "text/html"
     page = response.get_data(as_text=True)
     assert marker in page.lower() and "openapi.json" in page
+
+
+def test_amounts_of_money_are_documented_as_numbers(spec):
+    """As the API writes them (JSON numbers), not as an empty schema that allows anything."""
+    schemas = spec["components"]["schemas"]
+    amounts = [
+        schemas["Product"]["properties"]["price"],
+        schemas["Order"]["properties"]["total"],
+        schemas["Item"]["properties"]["unit_price"],
+        schemas["Item"]["properties"]["line_total"],
+    ]
+    assert all(amount["type"] == "number" and amount["minimum"] == 0 for amount in amounts)
+
+
+@pytest.mark.parametrize(
+    ("schema", "field"),
+    [
+        ("Product", "deleted_at"),
+        ("Order", "customer_id"),
+        ("Order", "fulfilled_date"),
+        ("Order", "table_number"),
+        ("Item", "product_id"),
+    ],
+)
+def test_fields_that_can_be_null_are_documented_nullable(spec, schema, field):
+    assert spec["components"]["schemas"][schema]["properties"][field].get("nullable") is True

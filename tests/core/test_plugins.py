@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from core.config import ConfigError, load_settings
+from core.hookspecs import CONTRACT_VERSION
 from tests.core.helpers import assert_error, make_plugin
 
 STOCK_PLUGIN = '''
@@ -60,14 +62,23 @@ def register_tools(register):
 '''
 
 
-def simple_plugin(requires=(), permission: str | None = None, raises_in: str | None = None) -> str:
-    """Source of a plugin with ``plugin_info``, optionally a permission or a failing hook."""
+def simple_plugin(
+    requires=(),
+    permission: str | None = None,
+    raises_in: str | None = None,
+    contract: str | None = None,
+) -> str:
+    """Source of a plugin with ``plugin_info``, optionally a permission, a failing hook or the
+    contract range it declares."""
+    info = {"version": "0.1", "requires": requires}
+    if contract is not None:
+        info["nebulo"] = contract
     source = f"""
         from core.hookspecs import hookimpl
 
         @hookimpl
         def plugin_info():
-            return {{"version": "0.1", "requires": {requires!r}}}
+            return {info!r}
     """
     if permission:
         source += f"""
@@ -271,3 +282,77 @@ def test_two_plugins_under_one_name_both_fail_clearly(make_app):
     )
     assert records["dup"].status == "failed"
     assert "two plugins" in records["dup"].error
+
+
+def test_a_plugin_declares_the_contract_versions_it_supports(install, make_app, caplog):
+    major = int(CONTRACT_VERSION.split(".")[0])
+    install("current", simple_plugin(contract=f">={CONTRACT_VERSION},<{major + 1}"))
+    install("undeclared", simple_plugin())
+    install("future", simple_plugin(contract=f">={major + 1}.0,<{major + 2}"))
+    install("garbled", simple_plugin(contract="one point oh or later"))
+    with caplog.at_level(logging.ERROR, logger="core.plugins"):
+        app = make_app()
+    client = app.test_client()
+    plugins = plugins_by_name(client, headers_for(client))
+
+    assert plugins["current"]["status"] == "loaded"
+    assert plugins["current"]["nebulo"] == f">={CONTRACT_VERSION},<{major + 1}"
+    assert plugins["undeclared"]["status"] == "loaded" and plugins["undeclared"]["nebulo"] == ""
+    future = plugins["future"]
+    assert future["status"] == "failed"
+    assert f"needs the Nebulo plugin contract >={major + 1}.0" in future["error"]
+    assert f"implements contract {CONTRACT_VERSION}" in future["error"]
+    garbled = plugins["garbled"]
+    assert garbled["status"] == "failed"
+    assert "'one point oh or later' is not a version specifier" in garbled["error"]
+    for name in ("future", "garbled"):
+        assert plugin_log_lines(caplog, name) == [
+            f"plugin {name} disabled: {plugins[name]['error']}"
+        ]
+
+
+def test_a_refused_plugin_adds_nothing(install, make_app):
+    install("future", simple_plugin(permission="future_permission", contract=">=99"))
+    app = make_app()
+    assert "future_permission" not in app.extensions["nebulo"].registry.permissions
+
+
+def test_tracing_logs_every_hook_call_with_its_plugin_and_duration(make_app, caplog):
+    traced = make_plugin(
+        "traced",
+        plugin_info=lambda: {"version": "1"},
+        register_permissions=lambda register: register("traced_permission", "Traced"),
+        on_event=lambda event: None,
+    )
+    with caplog.at_level(logging.INFO, logger="core.plugins.trace"):
+        app = make_app(extra_plugins=[("traced", traced)], trace_plugins=True)
+        app.extensions["nebulo"].plugins.call_each("on_event", event="order.created")
+    lines = [r.getMessage() for r in caplog.records if r.name == "core.plugins.trace"]
+    for hook in ("plugin_info", "register_permissions", "on_event"):
+        matching = [line for line in lines if line.startswith(f"hook {hook}: plugin traced ")]
+        assert len(matching) == 1, (hook, lines)
+        assert matching[0].endswith(" ms") and " returned in " in matching[0]
+    assert any(line.startswith("hook register_blueprints: plugin orders ") for line in lines)
+
+
+def test_tracing_names_a_hook_that_raised(make_app, caplog):
+    broken = make_plugin("broken", register_permissions=lambda register: 1 / 0)
+    with caplog.at_level(logging.INFO, logger="core.plugins.trace"):
+        make_app(extra_plugins=[("broken", broken)], trace_plugins=True)
+    lines = [r.getMessage() for r in caplog.records if r.name == "core.plugins.trace"]
+    assert any(
+        line.startswith("hook register_permissions: plugin broken raised in ") for line in lines
+    )
+
+
+def test_without_tracing_no_hook_call_is_logged(make_app, caplog):
+    with caplog.at_level(logging.INFO, logger="core.plugins.trace"):
+        make_app()
+    assert [r for r in caplog.records if r.name == "core.plugins.trace"] == []
+
+
+def test_the_trace_setting_is_a_boolean():
+    assert load_settings({"NEBULO_TRACE_PLUGINS": "1"}, secret_key="x" * 40).trace_plugins
+    assert not load_settings({}, secret_key="x" * 40).trace_plugins
+    with pytest.raises(ConfigError, match="NEBULO_TRACE_PLUGINS='sometimes' is invalid"):
+        load_settings({"NEBULO_TRACE_PLUGINS": "sometimes"}, secret_key="x" * 40)

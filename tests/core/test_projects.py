@@ -240,36 +240,71 @@ def test_the_roles_map_to_growing_permission_sets(app):
 # --- members --------------------------------------------------------------------------------
 
 
-def test_add_a_member_by_email(api, client, owner, project):
+def invite(client, project: dict, owner: dict, email: str, role: str = "operator"):
+    return client.post(url(project, "/members"), json={"email": email, "role": role}, headers=owner)
+
+
+def test_adding_a_member_invites_them_until_their_next_login(api, client, owner, project):
     user = api.register("Bob@example.com", name="Bob")
-    response = client.post(
-        url(project, "/members"),
-        json={"email": "bob@EXAMPLE.com", "role": "operator"},
-        headers=owner,
-    )
+    response = invite(client, project, owner, "bob@EXAMPLE.com")
     assert response.status_code == 201
-    member = response.get_json()
-    assert member["user_id"] == user["id"] and member["role"] == "operator"
-    assert member["email"] == "bob@example.com" and member["name"] == "Bob"
-    assert len(client.get(url(project, "/members"), headers=owner).get_json()) == 2
+    invitation = response.get_json()
+    assert set(invitation) == {"id", "email", "role", "status", "created_at"}
+    assert invitation["email"] == "bob@example.com" and invitation["role"] == "operator"
+    assert invitation["status"] == "pending"
+    pending = client.get(url(project, "/invitations"), headers=owner).get_json()
+    assert [i["id"] for i in pending] == [invitation["id"]]
+    assert len(client.get(url(project, "/members"), headers=owner).get_json()) == 1
+
+    tokens = api.login("bob@example.com")
+    members = client.get(url(project, "/members"), headers=owner).get_json()
+    bob = next(m for m in members if m["user_id"] == user["id"])
+    assert bob["role"] == "operator" and bob["name"] == "Bob"
+    assert client.get(url(project, "/invitations"), headers=owner).get_json() == []
+    bob_headers = {"Authorization": f"Bearer {tokens['access_token']}"}
+    assert client.get(url(project), headers=bob_headers).status_code == 200
+
+
+def test_an_invited_email_becomes_a_member_when_it_registers(api, client, owner, project):
+    assert invite(client, project, owner, "newcomer@example.com", "viewer").status_code == 201
+    user = api.register("Newcomer@example.com")
+    members = client.get(url(project, "/members"), headers=owner).get_json()
+    assert {m["user_id"]: m["role"] for m in members}[user["id"]] == "viewer"
+    assert client.get(url(project, "/invitations"), headers=owner).get_json() == []
+
+
+def test_a_logged_in_user_joins_at_their_next_refresh(api, client, owner, project):
+    user = api.register()
+    tokens = api.login(user["email"])
+    assert invite(client, project, owner, user["email"]).status_code == 201
+    refreshed = client.post("/api/v1/auth/refresh", json={"refresh_token": tokens["refresh_token"]})
+    headers = {"Authorization": f"Bearer {refreshed.get_json()['access_token']}"}
+    assert client.get(url(project), headers=headers).status_code == 200
+
+
+def test_cancel_an_invitation(api, client, owner, project):
+    invitation = invite(client, project, owner, "late@example.com").get_json()
+    cancel = url(project, f"/invitations/{invitation['id']}")
+    assert client.delete(cancel, headers=owner).status_code == 204
+    assert_error(client.delete(cancel, headers=owner), 404)
+    user = api.register("late@example.com")
+    members = client.get(url(project, "/members"), headers=owner).get_json()
+    assert user["id"] not in {m["user_id"] for m in members}
 
 
 def test_add_member_errors(api, client, owner, project):
     email = api.register()["email"]
     members = url(project, "/members")
-    unknown = client.post(
-        members, json={"email": "nobody@example.com", "role": "viewer"}, headers=owner
-    )
-    assert_error(unknown, 404)
     bad_role = client.post(members, json={"email": email, "role": "king"}, headers=owner)
     assert "role" in assert_error(bad_role, 422)["errors"]
     bad_email = client.post(members, json={"email": "nope", "role": "viewer"}, headers=owner)
     assert "email" in assert_error(bad_email, 422)["errors"]
-    assert (
-        client.post(members, json={"email": email, "role": "viewer"}, headers=owner).status_code
-        == 201
-    )
-    assert_error(client.post(members, json={"email": email, "role": "admin"}, headers=owner), 409)
+    assert invite(client, project, owner, email, "viewer").status_code == 201
+    assert_error(invite(client, project, owner, email.upper(), "admin"), 409, "CONFLICT")
+    api.login(email)  # now a member
+    assert_error(invite(client, project, owner, email, "admin"), 409, "CONFLICT")
+    owner_email = client.get("/api/v1/auth/me", headers=owner).get_json()["email"]
+    assert_error(invite(client, project, owner, owner_email), 409)
 
 
 def test_change_a_members_role(api, client, owner, project):

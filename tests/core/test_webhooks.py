@@ -16,8 +16,10 @@ import pytest
 
 from core.events import publish
 from core.jobs import ChildProcessDispatcher, serve_jobs, wait_for_jobs
+from core.outbound import check_url
 from core.plugins import job_name
-from core.webhooks.services import check_public_url, deliver_webhook
+from core.webhooks.services import deliver_webhook
+from tests.connectors.fakes import Bystander, NotHttp
 from tests.core.helpers import assert_error
 
 SECRET = "a-receiver-secret-0123456789"
@@ -313,7 +315,33 @@ def test_an_unreachable_receiver_fails_with_the_network_error(
     wait_for_jobs(app)
     [delivery] = deliveries(client, owner, project, webhook)
     assert delivery["status"] == "failed" and delivery["attempts"] == 1
-    assert delivery["response_status"] is None and "ConnectError" in delivery["error"]
+    assert delivery["response_status"] is None and delivery["error"] == "could not connect"
+
+
+def test_a_receivers_malformed_answer_is_not_quoted_in_the_log(
+    app, client, owner, project, quick_retries
+):
+    """The answer of a server that does not speak HTTP (Redis, say) stays out of the log."""
+    quick_retries(0)
+    with NotHttp() as receiver:
+        webhook = create_webhook(client, owner, project, url=f"{receiver.url}/hook")
+        publish_committed(app, "order.created", project, {})
+        wait_for_jobs(app)
+    [delivery] = deliveries(client, owner, project, webhook)
+    assert delivery["status"] == "failed" and receiver.connections == 1
+    assert delivery["error"] == "the answer was not valid HTTP"
+
+
+def test_a_redirect_from_the_receiver_is_not_followed(app, client, owner, project, quick_retries):
+    quick_retries(0)
+    with Bystander() as receiver, Bystander() as internal:
+        receiver.script(302, {}, {"Location": f"{internal.url}/admin"})
+        webhook = create_webhook(client, owner, project, url=f"{receiver.url}/hook")
+        publish_committed(app, "order.created", project, {})
+        wait_for_jobs(app)
+        assert len(receiver.requests) == 1 and internal.requests == []
+    [delivery] = deliveries(client, owner, project, webhook)
+    assert delivery["status"] == "failed" and delivery["response_status"] == 302
 
 
 def test_the_delivery_log_is_paginated(app, client, owner, project, receive):
@@ -340,10 +368,18 @@ def test_the_delivery_log_is_paginated(app, client, owner, project, receive):
     ],
 )
 def test_webhooks_to_private_addresses_are_refused_unless_allowed(make_app, owner, project, url):
-    strict = make_app(webhook_allow_private_urls=False).test_client()
+    strict = make_app(allow_private_urls=False).test_client()
     body = {"url": url, "events": ["*"]}
     errors = assert_error(strict.post(webhooks_url(project), json=body, headers=owner), 422)
-    assert "not a public address" in errors["errors"]["url"][0]
+    assert "is refused" in errors["errors"]["url"][0]
+
+
+def test_a_cloud_metadata_address_is_refused_even_when_private_urls_are_allowed(
+    client, owner, project
+):
+    body = {"url": "http://169.254.169.254/latest/meta-data", "events": ["*"]}
+    errors = assert_error(client.post(webhooks_url(project), json=body, headers=owner), 422)
+    assert "cloud metadata" in errors["errors"]["url"][0]
 
 
 def test_a_saved_private_url_is_not_delivered_to_by_a_strict_app(app, make_app, owner, project):
@@ -354,7 +390,7 @@ def test_a_saved_private_url_is_not_delivered_to_by_a_strict_app(app, make_app, 
         headers=owner,
     )
     assert created.status_code == 201
-    strict = make_app(webhook_allow_private_urls=False)
+    strict = make_app(allow_private_urls=False)
     publish_committed(strict, "order.created", project, {"n": 1})
     wait_for_jobs(strict, timeout=60)
     deliveries = app.test_client().get(
@@ -363,12 +399,12 @@ def test_a_saved_private_url_is_not_delivered_to_by_a_strict_app(app, make_app, 
     [delivery] = deliveries.get_json()
     assert delivery["status"] == "failed" and delivery["attempts"] == 1, "a refusal is final"
     assert delivery["response_status"] is None
-    assert delivery["error"].startswith("Refused:") and "not a public address" in delivery["error"]
+    assert delivery["error"].startswith("Refused:") and "not a public" in delivery["error"]
 
 
 def test_public_addresses_pass_the_check():
-    check_public_url("http://93.184.216.34/hook")
-    check_public_url("https://[2606:2800:220:1:248:1893:25c8:1946]/hook")
+    check_url("http://93.184.216.34/hook", allow_private=False)
+    check_url("https://[2606:2800:220:1:248:1893:25c8:1946]/hook", allow_private=False)
 
 
 def test_a_web_servers_jobs_run_in_a_child_process(make_app, owner, project, receive):

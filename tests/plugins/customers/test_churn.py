@@ -7,7 +7,7 @@ import uuid
 import pytest
 
 from core.jobs import enqueue, wait_for_jobs
-from plugins.customers import jobs
+from plugins.customers import churn, jobs
 from tests.core.helpers import assert_error
 from tests.core.test_webhooks import (  # noqa: F401 - fixtures: a local receiver, fast retries
     quick_retries,
@@ -44,10 +44,13 @@ def test_training_is_a_job_and_reports_metrics_and_importance(trained, client, o
     info = client.get(customers_url(project, "/model"), headers=owner).get_json()
     assert info["model_version"] == 1 and info["is_active"] is True
     assert set(info["metrics"]) == METRICS
-    assert info["metrics"]["roc_auc"] > 0.6
-    assert set(info["feature_importance"]) >= {"age", "products", "active", "balance"}
-    top_two = list(info["feature_importance"])[:3]
-    assert {"age", "products"} & set(top_two)
+    # The model reaches 0.8235 on these 600 generated customers (both databases): a little
+    # below it, so a weaker model or a broken feature fails here.
+    assert info["metrics"]["roc_auc"] >= 0.80
+    importance = info["feature_importance"]
+    assert set(importance) == set(churn.FEATURES)
+    top_two = sorted(importance, key=importance.get, reverse=True)[:2]
+    assert top_two == ["products", "age"]  # the generator's two strongest signals
     assert info["training_rows"] == len(trained) and info["last_trained"]
 
 

@@ -4,6 +4,7 @@ post webhooks and connect integrations through the HTTP API."""
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 import hmac
 import json
@@ -14,6 +15,8 @@ import pytest
 
 from core.app import create_app
 from core.jobs import wait_for_jobs
+from core.plugins import job_name
+from plugins.messages import jobs
 from tests.conftest import ApiClient
 from tests.connectors.fakes import FakeShopify, FakeTelegram, FakeWhatsApp
 
@@ -105,6 +108,17 @@ def shop(messages_app) -> Shop:
     api = ApiClient(client)
     owner = api.user_headers()
     return Shop(messages_app, client, owner, api.project(owner))
+
+
+@pytest.fixture
+def quick_processing_retries(shop):
+    """The processing job retried after 0.1 s instead of seconds to minutes; restored after."""
+    registry = shop.app.extensions["nebulo"].registry.jobs
+    name = job_name(jobs.process_deliveries)
+    original = registry[name]
+    registry[name] = dataclasses.replace(original, backoff=(0.1,))
+    yield
+    registry[name] = original
 
 
 def shopify_headers(

@@ -8,9 +8,9 @@ def test_connect_masks_secrets_and_keeps_them_encrypted(shop):
     integration = shop.connect("shopify")
     assert integration["status"] == "connected" and integration["provider"] == "shopify"
     assert integration["config"] == {
-        "api_key": "your...key",
-        "api_secret": "shps...123",
-        "access_token": "shpa...ken",
+        "api_key": "****-key",
+        "api_secret": "****_123",
+        "access_token": "****oken",
         "shop_url": "yourstore.myshopify.com",
     }
     assert integration["webhook_path"] == f"/api/v1/webhooks/shopify/{integration['id']}"

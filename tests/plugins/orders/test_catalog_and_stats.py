@@ -101,6 +101,8 @@ def test_stats_summary_top_products_and_revenue_by_day(store, make_app):
         "total_revenue": 45.5,
         "orders_by_status": {"pending": 1, "fulfilled": 1, "cancelled": 1},
         "average_order_value": 22.75,
+        "currency": "USD",
+        "other_currencies": {},
     }
     assert (
         client.get(f"{store.orders}/stats/summary?days=90", headers=store.owner).get_json()[
@@ -119,7 +121,12 @@ def test_stats_summary_top_products_and_revenue_by_day(store, make_app):
         f"{store.orders}/stats/revenue-by-day?days=30", headers=store.owner
     ).get_json()
     assert days == [
-        {"date": (now - timedelta(days=2)).date().isoformat(), "orders": 2, "revenue": 45.5}
+        {
+            "date": (now - timedelta(days=2)).date().isoformat(),
+            "currency": "USD",
+            "orders": 2,
+            "revenue": 45.5,
+        }
     ]
     empty = client.get(f"{store.orders}/stats/summary?days=1", headers=store.owner).get_json()
     assert empty["total_orders"] == 0 and empty["average_order_value"] == 0

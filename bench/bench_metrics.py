@@ -1,0 +1,175 @@
+"""The metrics engine at scale, on SQLite and PostgreSQL: revenue by day over the past 30
+days compared with the 30 days before, in a project on Europe/Berlin time, over 1,000,000
+stored orders (``BENCH_METRICS_ORDERS`` changes the size). Targets: < 100 ms on PostgreSQL,
+< 300 ms on SQLite, and within 1.2x of the baseline measured in the same run: the same two
+grouped figures by hand-written SQL.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+
+from bench import Figure, Target, median_ms
+from bench.bench_orders import POSTGRES_URL, STATUS_SQL
+
+STORED_ORDERS = int(os.environ.get("BENCH_METRICS_ORDERS", "1000000"))
+RUNS = 15
+TIMEZONE = "Europe/Berlin"
+TARGET_MS = {"PostgreSQL": 100.0, "SQLite": 300.0}
+MAX_RATIO = 1.2
+
+ORDER_COLUMNS = """orders (id, project_id, number, provider, status, customer_name, currency,
+    total, refunded, is_test, order_date, created_at, updated_at)"""
+FILL_POSTGRESQL = f"""
+INSERT INTO {ORDER_COLUMNS}
+SELECT gen_random_uuid(), :pid, n, 'pos', {STATUS_SQL}, 'Customer ' || (n % 5000), 'USD',
+       ((n::bigint * 7919) % 20000) / 100.0, 0, false,
+       now() - n * interval '1 second' * :step, now(), now()
+FROM generate_series(1, :count) AS n"""
+SQLITE_NOW = "strftime('%Y-%m-%d %H:%M:%S', 'now') || '.000000'"
+FILL_SQLITE = f"""
+WITH RECURSIVE seq(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM seq WHERE n < :count)
+INSERT INTO {ORDER_COLUMNS}
+SELECT lower(hex(randomblob(16))), :pid, n, 'pos', {STATUS_SQL}, 'Customer ' || (n % 5000), 'USD',
+       (n * 7919) % 20000, 0, 0,
+       strftime('%Y-%m-%d %H:%M:%S', 'now', '-' || CAST(n * :step AS INTEGER) || ' seconds')
+       || '.000000', {SQLITE_NOW}, {SQLITE_NOW}
+FROM seq"""
+HAND_WRITTEN = {
+    "postgresql": """
+SELECT CAST(date_trunc('day', order_date AT TIME ZONE :tz) AS DATE) AS day,
+       sum(total - refunded)
+FROM orders
+WHERE project_id = :pid AND order_date >= :start AND order_date < :end
+  AND status NOT IN ('cancelled', 'refunded') AND NOT is_test AND deleted_at IS NULL
+GROUP BY 1""",
+    "sqlite": """
+SELECT strftime('%Y-%m-%d', order_date, :shift) AS day, sum(total - refunded)
+FROM orders
+WHERE project_id = :pid AND order_date >= :start AND order_date < :end
+  AND status NOT IN ('cancelled', 'refunded') AND NOT is_test AND deleted_at IS NULL
+GROUP BY 1""",
+}
+
+
+def _fill(engine: sa.Engine, project_id: uuid.UUID) -> None:
+    """``STORED_ORDERS`` orders spread over the past year, generated inside the database."""
+    postgres = engine.dialect.name == "postgresql"
+    with engine.begin() as connection:
+        connection.execute(
+            sa.text(FILL_POSTGRESQL if postgres else FILL_SQLITE),
+            {
+                "pid": project_id if postgres else project_id.hex,
+                "count": STORED_ORDERS,
+                "step": 365 * 86400 / STORED_ORDERS,
+            },
+        )
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.execute(sa.text("VACUUM ANALYZE" if postgres else "ANALYZE"))
+
+
+def _run_backend(name: str, database_url: str) -> list[Figure]:
+    from core import migrate
+    from core.app import create_app
+    from core.config import load_settings
+    from core.context import Context
+    from core.metrics.engine import run_query
+    from core.metrics.periods import parse_period, shift_period, today_in
+    from core.metrics.query import MetricQuery
+    from core.projects.models import Project
+
+    settings = load_settings(
+        {},
+        env="testing",
+        secret_key="bench-secret-key-that-is-long-enough-0123456789",
+        database_url=database_url,
+        log_level="WARNING",
+    )
+    app = create_app(settings)
+    context = app.app_context()
+    context.push()
+    migrate.upgrade(app)
+    state = app.extensions["nebulo"]
+    with state.db.session_scope() as session:
+        project = Project(name="Bench", timezone=TIMEZONE)
+        session.add(project)
+        session.flush()
+        project_id = project.id
+    started = time.perf_counter()
+    _fill(state.db.engine, project_id)
+    fill_seconds = time.perf_counter() - started
+
+    ctx = Context(project_id=project_id, permissions=frozenset(state.registry.permissions))
+    period = parse_period("past 30 days", today_in(TIMEZONE))
+    query = MetricQuery(
+        metrics=("revenue",), period=period, group_by=("day",), compare="previous_period"
+    )
+    dialect = state.db.engine.dialect.name
+    statement = sa.text(HAND_WRITTEN[dialect])
+
+    def engine_query():
+        with state.db.sessions() as session:
+            result = run_query(session, ctx, query)
+        assert len(result.rows) == 30 and result.totals["revenue"] > 0
+
+    def hand_written():
+        with state.db.sessions() as session:
+            for each in (period, shift_period(period, "previous_period")):
+                start, end = each.bounds(TIMEZONE)
+                parameters = {"pid": project_id, "start": start, "end": end, "tz": TIMEZONE}
+                if dialect == "sqlite":
+                    local_start = start.astimezone(ZoneInfo(TIMEZONE))
+                    offset = int(local_start.utcoffset().total_seconds())
+                    parameters.update(
+                        pid=project_id.hex,
+                        start=start.strftime("%Y-%m-%d %H:%M:%S.%f"),
+                        end=end.strftime("%Y-%m-%d %H:%M:%S.%f"),
+                        shift=f"{offset:+d} seconds",
+                    )
+                rows = session.execute(statement, parameters).all()
+                assert rows
+
+    engine_ms = median_ms(RUNS, engine_query)
+    hand_ms = median_ms(RUNS, hand_written)
+    state.db.dispose()
+    context.pop()
+    label = f"{name}, {STORED_ORDERS:,} orders stored in {fill_seconds:.0f} s"
+    figure = f"revenue by day vs previous 30 days ({label})"
+    return [
+        Figure(
+            figure, engine_ms, "ms", hand_ms, "hand-written SQL", RUNS, Target("<", TARGET_MS[name])
+        ),
+        Figure(
+            f"metrics engine against hand-written SQL ({name})",
+            engine_ms,
+            "ms",
+            hand_ms,
+            "hand-written SQL",
+            RUNS,
+            Target("<=", MAX_RATIO, on="ratio"),
+        ),
+    ]
+
+
+def run() -> list[Figure]:
+    figures = []
+    with tempfile.TemporaryDirectory() as directory:
+        figures += _run_backend("SQLite", f"sqlite:///{Path(directory) / 'bench_metrics.db'}")
+    schema = f"bench_metrics_{uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        figures += _run_backend("PostgreSQL", f"{POSTGRES_URL}?options=-csearch_path%3D{schema}")
+    finally:
+        with admin.connect() as connection:
+            connection.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+    return figures

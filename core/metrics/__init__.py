@@ -1,0 +1,10 @@
+"""The metrics layer: plugins register metrics, one engine answers every query over them.
+
+``registry`` (what a metric is), ``periods`` (the period grammar), ``engine`` (the query
+engine: ``MetricQuery`` -> ``MetricResult``), ``routes`` (REST). Plugin authors import
+``Metric`` and ``Dimension`` from here."""
+
+from core.metrics.periods import Period, parse_period, shift_period
+from core.metrics.registry import Dimension, Metric
+
+__all__ = ["Dimension", "Metric", "Period", "parse_period", "shift_period"]

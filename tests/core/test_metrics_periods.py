@@ -1,0 +1,109 @@
+"""The period grammar: what people type -> whole days in the project's time zone."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import pytest
+
+from core.errors import Invalid
+from core.metrics.periods import Period, parse_period, requested_period, shift_period
+
+TODAY = date(2025, 11, 12)  # a Wednesday
+
+
+@pytest.mark.parametrize(
+    ("text", "start", "end"),
+    [
+        ("today", date(2025, 11, 12), date(2025, 11, 12)),
+        ("Yesterday", date(2025, 11, 11), date(2025, 11, 11)),
+        ("this week", date(2025, 11, 10), date(2025, 11, 16)),
+        ("last week", date(2025, 11, 3), date(2025, 11, 9)),
+        ("this month", date(2025, 11, 1), date(2025, 11, 30)),
+        ("last month", date(2025, 10, 1), date(2025, 10, 31)),
+        ("this quarter", date(2025, 10, 1), date(2025, 12, 31)),
+        ("last quarter", date(2025, 7, 1), date(2025, 9, 30)),
+        ("this year", date(2025, 1, 1), date(2025, 12, 31)),
+        ("last year", date(2024, 1, 1), date(2024, 12, 31)),
+        ("March 2019", date(2019, 3, 1), date(2019, 3, 31)),
+        ("in february 2024", date(2024, 2, 1), date(2024, 2, 29)),
+        ("december", date(2024, 12, 1), date(2024, 12, 31)),
+        ("Q3 2025", date(2025, 7, 1), date(2025, 9, 30)),
+        ("2023", date(2023, 1, 1), date(2023, 12, 31)),
+        ("on Saturday", date(2025, 11, 8), date(2025, 11, 8)),
+        ("wednesday", date(2025, 11, 12), date(2025, 11, 12)),
+        ("last wednesday", date(2025, 11, 5), date(2025, 11, 5)),
+        ("since June 1", date(2025, 6, 1), TODAY),
+        ("since 2025-11-01", date(2025, 11, 1), TODAY),
+        ("between March 3 and March 9", date(2025, 3, 3), date(2025, 3, 9)),
+        ("from 2025-01-01 to 2025-01-31", date(2025, 1, 1), date(2025, 1, 31)),
+        ("past 7 days", date(2025, 11, 6), TODAY),
+        ("last 2 weeks", date(2025, 10, 30), TODAY),
+        ("past 3 months", date(2025, 8, 13), TODAY),
+        ("2025-06-01", date(2025, 6, 1), date(2025, 6, 1)),
+        ("June 1st", date(2025, 6, 1), date(2025, 6, 1)),
+    ],
+)
+def test_grammar_reads_what_people_type(text, start, end):
+    period = parse_period(text, TODAY)
+    assert (period.start, period.end) == (start, end)
+    assert period.label
+
+
+@pytest.mark.parametrize(
+    "text", ["last wek", "a while ago", "", "between June 1 and", "Q5 2025", "February 30"]
+)
+def test_unknown_text_is_refused_never_guessed(text):
+    with pytest.raises(Invalid) as error:
+        parse_period(text, TODAY)
+    assert "period" in error.value.errors
+    assert "last month" in error.value.errors["period"][0]
+
+
+def test_a_period_cannot_end_before_it_starts_or_leave_the_supported_years():
+    with pytest.raises(Invalid):
+        parse_period("between 2025-03-09 and 2025-03-01", TODAY)
+    with pytest.raises(Invalid):
+        parse_period("March 1800", TODAY)
+
+
+def test_previous_period_is_the_calendar_unit_before_or_as_many_days_before():
+    assert shift_period(parse_period("this month", TODAY), "previous_period") == Period(
+        date(2025, 10, 1), date(2025, 10, 31), "October 2025", "month"
+    )
+    past_week = shift_period(parse_period("past 7 days", TODAY), "previous_period")
+    assert (past_week.start, past_week.end) == (date(2025, 10, 30), date(2025, 11, 5))
+    quarter = shift_period(parse_period("Q1 2025", TODAY), "previous_period")
+    assert (quarter.start, quarter.end) == (date(2024, 10, 1), date(2024, 12, 31))
+
+
+def test_same_period_last_year_keeps_the_dates():
+    period = shift_period(parse_period("February 2024", TODAY), "previous_year")
+    assert (period.start, period.end) == (date(2023, 2, 1), date(2023, 2, 28))
+
+
+def test_the_week_before_that_shifts_the_period_asked_before():
+    last_week = parse_period("last week", TODAY)
+    before = parse_period("and the week before that?", TODAY, previous=last_week)
+    assert (before.start, before.end) == (date(2025, 10, 27), date(2025, 11, 2))
+    month_before = parse_period(
+        "the month before", TODAY, previous=parse_period("March 2019", TODAY)
+    )
+    assert (month_before.start, month_before.end) == (date(2019, 2, 1), date(2019, 2, 28))
+    with pytest.raises(Invalid):
+        parse_period("the week before that", TODAY)
+
+
+def test_bounds_are_local_midnights_in_utc_across_a_daylight_saving_change():
+    period = parse_period("between 2025-03-29 and 2025-03-30", TODAY)
+    start, end = period.bounds("Europe/Berlin")
+    assert start == datetime(2025, 3, 28, 23, tzinfo=UTC)  # CET, +01:00
+    assert end == datetime(2025, 3, 30, 22, tzinfo=UTC)  # CEST, +02:00
+
+
+def test_a_request_gives_text_or_both_dates():
+    assert requested_period(None, date(2025, 1, 1), date(2025, 1, 2), TODAY).days == 2
+    with pytest.raises(Invalid):
+        requested_period("today", date(2025, 1, 1), None, TODAY)
+    with pytest.raises(Invalid):
+        requested_period(None, date(2025, 1, 1), None, TODAY)
