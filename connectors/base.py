@@ -19,12 +19,12 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http import HTTPStatus
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-import httpx
-
-from core import outbound
 from core.errors import Invalid
+
+if TYPE_CHECKING:
+    import httpx
 
 ORDER_UPSERT = "order_upsert"
 INBOUND_MESSAGE = "inbound_message"
@@ -340,6 +340,9 @@ class Connector(ABC):
     @property
     def client(self) -> httpx.Client:
         if self._client is None:
+            # httpx (through core.outbound) is imported on the first call, not by every command.
+            from core import outbound
+
             self._client = outbound.client(
                 allow_private=bool(self.settings.allow_private_urls),
                 timeout=REQUEST_TIMEOUT_SECONDS,
@@ -383,6 +386,10 @@ class Connector(ABC):
 
     @contextmanager
     def _transport_errors(self) -> Iterator[None]:
+        import httpx
+
+        from core import outbound
+
         try:
             yield
         except outbound.RefusedDestination as error:

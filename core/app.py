@@ -12,7 +12,6 @@ from typing import Any
 from argon2 import PasswordHasher
 from flask import Flask
 from flask_jwt_extended import JWTManager
-from flask_smorest import Api
 from flask_sock import Sock
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -26,7 +25,7 @@ from core.jobs import build_dispatcher
 from core.jobs_routes import blp as jobs_blp
 from core.limits import apply_route_limits, build_limiter
 from core.metrics.routes import blp as metrics_blp
-from core.openapi import DOCS_PAGES_CONFIG, ErrorResponses, docs_assets
+from core.openapi import DOCS_PAGES_CONFIG, DeferredDocApi, ErrorResponses, docs_assets
 from core.pagination import add_pagination_header
 from core.plugins import JobSpec, Permission, PluginManager, Registry, job_name
 from core.plugins_routes import blp as plugins_blp
@@ -55,8 +54,8 @@ CORE_JOBS: tuple[tuple[str, int, tuple[float, ...]], ...] = (
 )
 
 
-class NebuloApi(Api):
-    """flask-smorest's Api with Nebulo's one error format."""
+class NebuloApi(DeferredDocApi):
+    """flask-smorest's Api with Nebulo's one error format, documenting blueprints lazily."""
 
     ERROR_SCHEMA = errors.ErrorSchema
 

@@ -9,12 +9,17 @@ document cannot drift from the behaviour.
 
 from __future__ import annotations
 
+import logging
+import threading
 from datetime import timedelta
 from http import HTTPStatus
 from typing import Any
 
 from apispec import APISpec, BasePlugin
 from flask import Blueprint
+from flask_smorest import Api
+
+log = logging.getLogger(__name__)
 
 OPERATION_METHODS = ("get", "put", "post", "delete", "patch", "options", "head", "trace")
 RATE_LIMIT_HEADERS = {
@@ -53,6 +58,59 @@ DOCS_PAGES_CONFIG = {
     "OPENAPI_REDOC_URL": f"{DOCS_ASSETS_PATH}/{REDOC}/redoc.standalone.js",
 }
 """flask-smorest's settings of ``/docs`` and ``/redoc``: only Nebulo's own URLs, no CDN."""
+
+
+class DeferredDocApi(Api):
+    """flask-smorest's Api that mounts a blueprint at once but documents it only when the
+    OpenAPI document is first read (``/openapi.json``, ``/docs``, the first query check).
+
+    Building the document takes about a third of a second, which every ``nebulo`` command
+    paid at start-up. Blueprints are documented in the order they were registered, so the
+    document is the same as if each had been documented when it was mounted.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self._undocumented: list[tuple[Any, str, list | None]] = []
+        self._documenting = threading.RLock()
+        self._documenting_now = False
+        super().__init__(*args, **kwargs)
+
+    @property
+    def spec(self) -> APISpec | None:
+        if self._undocumented:
+            with self._documenting:
+                if not self._documenting_now:
+                    self._documenting_now = True
+                    try:
+                        self._document_pending()
+                    finally:
+                        self._documenting_now = False
+        return self._spec
+
+    @spec.setter
+    def spec(self, value: APISpec | None) -> None:
+        self._spec = value
+
+    def register_blueprint(self, blp, *, parameters=None, **options) -> None:
+        """flask-smorest's (0.47) ``Api.register_blueprint`` with its documentation step queued."""
+        name = options.get("name", blp.name)
+        self._app.extensions["flask-smorest"]["blp_name_to_api"][name] = self
+        self._app.register_blueprint(blp, **options)
+        self._undocumented.append((blp, name, parameters))
+
+    def _document_pending(self) -> None:
+        # Removed once documented, so that another thread keeps waiting for the whole document.
+        while self._undocumented:
+            blueprint, name, parameters = self._undocumented[0]
+            try:
+                blueprint.register_views_in_doc(
+                    self, self._app, self._spec, name=name, parameters=parameters
+                )
+                self._spec.tag({"name": name, "description": blueprint.description})
+            except Exception:  # noqa: BLE001
+                log.exception("blueprint %s could not be documented", name)
+            finally:
+                self._undocumented.pop(0)
 
 
 class ErrorResponses(BasePlugin):

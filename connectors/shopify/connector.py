@@ -7,9 +7,7 @@ import re
 from collections.abc import Iterator, Mapping
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any, ClassVar
-
-import httpx
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from connectors.base import (
     IGNORED,
@@ -29,7 +27,9 @@ from connectors.base import (
     provider_message,
     signature_matches,
 )
-from core import outbound
+
+if TYPE_CHECKING:
+    import httpx
 
 ORDER_TOPICS = (
     "orders/create",
@@ -220,6 +220,8 @@ def errors_message(errors: Any) -> str | None:
 def next_page(response: httpx.Response, shop_origin: tuple[str, str, int | None]) -> str | None:
     """The ``rel="next"`` URL of the Link header (it carries page_info and limit only). A link
     off the shop's origin stops the sync: following it would send the token there."""
+    from core import outbound
+
     for part in response.headers.get_list("Link"):
         match = NEXT_LINK.search(part)
         if match:
@@ -337,6 +339,8 @@ class ShopifyConnector(Connector):
             "limit": self.settings.get("NEBULO_SHOPIFY_PAGE_SIZE"),
             "order": "updated_at asc",
         }
+        from core import outbound
+
         shop_origin = outbound.origin(url)
         done = 0
         progress(0, f"{total} orders to sync")

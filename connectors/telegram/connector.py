@@ -6,9 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any, ClassVar
-
-import httpx
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from connectors.base import (
     IGNORED,
@@ -28,6 +26,9 @@ from connectors.base import (
     provider_message,
     signature_matches,
 )
+
+if TYPE_CHECKING:
+    import httpx
 
 SECRET_TOKEN = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 BOT_TOKEN = re.compile(r"^[0-9]+:[A-Za-z0-9_-]+$")

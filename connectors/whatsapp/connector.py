@@ -7,9 +7,7 @@ import hmac
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any, ClassVar
-
-import httpx
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from connectors.base import (
     DELIVERY_STATUS,
@@ -33,6 +31,9 @@ from connectors.base import (
     provider_message,
     signature_matches,
 )
+
+if TYPE_CHECKING:
+    import httpx
 
 RATE_LIMIT_CODES = {4, 80007, 130429, 131056}
 PHONE = re.compile(r"^\+?[0-9]{6,20}$")

@@ -17,13 +17,11 @@ import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import httpx
 from flask import current_app
 from sqlalchemy import Select
 from sqlalchemy import event as orm_event
 from sqlalchemy.orm import Session
 
-from core import outbound
 from core.context import Context
 from core.db import get_scoped, scoped, utcnow
 from core.errors import Invalid, NotFound
@@ -58,6 +56,8 @@ def _normalized_events(names: list[str]) -> list[str]:
 def _validated_url(url: str) -> str:
     """Refuse at once a URL that delivery would refuse (server-side request forgery); each
     delivery checks again, since DNS may change after saving."""
+    from core import outbound  # imports httpx, which every ``nebulo`` command would pay for
+
     allow_private = current_app.extensions["nebulo"].settings.allow_private_urls
     try:
         outbound.check_url(url, allow_private=allow_private)
@@ -186,6 +186,10 @@ class _Outcome:
 def _post(target: _Target, delivery_id: uuid.UUID, timeout: float, allow_private: bool) -> _Outcome:
     """One POST through the outbound guard. Only our own words are logged: the receiver's
     body, or the text of a malformed answer, must not end up in the delivery log."""
+    import httpx
+
+    from core import outbound
+
     headers = {
         "Content-Type": "application/json",
         "User-Agent": USER_AGENT,

@@ -2,8 +2,8 @@
 
 Everything here works on plain numpy arrays (no DataFrame), so scoring 100,000 customers is a
 handful of vectorised calls. Columns are ``NUMERIC_FEATURES`` then ``CATEGORICAL_FEATURES``.
-scikit-learn and joblib are imported by the functions that use them: they take seconds to
-import, and every ``nebulo`` command loads this plugin.
+numpy, scikit-learn and joblib are imported by the functions that use them: they take from a
+tenth of a second to seconds to import, and every ``nebulo`` command loads this plugin.
 """
 
 from __future__ import annotations
@@ -14,10 +14,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-from threadpoolctl import threadpool_limits
-
 if TYPE_CHECKING:
+    import numpy as np
     from sklearn.compose import ColumnTransformer
     from sklearn.pipeline import Pipeline
 
@@ -65,6 +63,8 @@ def feature_matrix(rows: Iterable[Sequence[Any]]) -> np.ndarray:
     Numbers (Decimal, bool, int) become floats and missing numbers NaN (the classifier handles
     them); missing categories become ``"unknown"``.
     """
+    import numpy as np
+
     numeric_count = len(NUMERIC_FEATURES)
     matrix = np.array(list(rows), dtype=object).reshape(-1, len(FEATURES))
     numeric = matrix[:, :numeric_count]
@@ -145,11 +145,15 @@ def build_baseline() -> Pipeline:
 
 
 def _square(values: np.ndarray) -> np.ndarray:
+    import numpy as np
+
     return np.square(values.astype(float))
 
 
 def check_training_data(labels: np.ndarray, min_rows: int) -> None:
     """Raise :class:`TrainingDataError` unless both classes have enough labelled rows."""
+    import numpy as np
+
     total = len(labels)
     if total < min_rows:
         raise TrainingDataError(
@@ -168,6 +172,9 @@ def check_training_data(labels: np.ndarray, min_rows: int) -> None:
 
 def score(pipeline: Pipeline, matrix: np.ndarray) -> np.ndarray:
     """Churn probability of each row."""
+    import numpy as np
+    from threadpoolctl import threadpool_limits
+
     if len(matrix) == 0:
         return np.empty(0)
     with threadpool_limits(OPENMP_THREADS, user_api="openmp"):
@@ -195,6 +202,8 @@ def evaluate(pipeline: Pipeline, matrix: np.ndarray, labels: np.ndarray) -> dict
 
 
 def reference_values(matrix: np.ndarray) -> dict[str, Any]:
+    import numpy as np
+
     reference: dict[str, Any] = {}
     for index, name in enumerate(FEATURES):
         column = matrix[:, index]
@@ -217,9 +226,11 @@ def train(
 ) -> TrainedModel:
     """Fit on a stratified 80 % split, measure on the held-out 20 %, rank features by
     permutation importance, then refit on every row so the served model sees all the data."""
+    import numpy as np
     from sklearn.base import clone
     from sklearn.inspection import permutation_importance
     from sklearn.model_selection import train_test_split
+    from threadpoolctl import threadpool_limits
 
     report = progress or (lambda _percent, _message: None)
     labels = np.asarray(labels, dtype=int)
@@ -260,6 +271,8 @@ def contributions(
 ) -> list[tuple[str, float]]:
     """How much each feature moves this customer's risk: the score minus the score with that
     feature set to its training median (or mode), largest effect first."""
+    import numpy as np
+
     variants = np.repeat(row.reshape(1, -1), len(FEATURES) + 1, axis=0)
     for index, name in enumerate(FEATURES):
         variants[index + 1, index] = reference[name]

@@ -15,7 +15,6 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 from flask import current_app
 from marshmallow import ValidationError
 from sqlalchemy import Select, case, func, or_, select, update
@@ -29,6 +28,7 @@ from plugins.customers.models import Alert, Customer, ModelVersion, RiskHistory
 from plugins.customers.schemas import normalize_phone
 
 if TYPE_CHECKING:
+    import numpy as np
     from sklearn.pipeline import Pipeline
 
 Progress = Callable[[int, str], None]
@@ -302,6 +302,8 @@ def _labelled(project_id: uuid.UUID) -> Select:
 
 def check_can_train(session: Session, ctx: Context) -> None:
     """Answer 409 before a job is queued when the labelled data cannot train a model."""
+    import numpy as np
+
     labelled = _labelled(ctx.project_id).subquery()
     total, churned = session.execute(
         select(func.count(), func.sum(case((labelled.c.churned.is_(True), 1), else_=0)))
@@ -318,6 +320,8 @@ def train_churn_model(
     session: Session, project_id: uuid.UUID, progress: Progress | None = None
 ) -> ModelVersion:
     """Train on the project's labelled customers and make the result the active version."""
+    import numpy as np
+
     report = progress or (lambda _percent, _message: None)
     report(5, "loading labelled customers")
     rows = session.execute(_labelled(project_id)).all()
@@ -469,6 +473,8 @@ def _record_chunk(
     batch_job_id: uuid.UUID | None,
 ) -> None:
     """One chunk's history rows, customer updates and alerts (see ``_score_and_record``)."""
+    import numpy as np
+
     now = outcome.predicted_at = utcnow()
     score_values = scores.tolist()
     insert_rows(

@@ -17,7 +17,6 @@ from typing import Any
 
 from marshmallow import ValidationError
 from sqlalchemy import Select, func, insert, or_, select, type_coerce, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
@@ -493,11 +492,13 @@ def allocate_order_numbers(session: Session, project_id: uuid.UUID, count: int =
     The counter row is created on first use (ON CONFLICT DO NOTHING) and advanced with
     UPDATE ... RETURNING, whose row lock makes concurrent orders wait their turn.
     """
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    # Imported here: the PostgreSQL dialect is slow to import and most commands never use it.
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as upsert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as upsert
     session.execute(
-        dialect.insert(OrderCounter)
-        .values(project_id=project_id, last_number=0)
-        .on_conflict_do_nothing()
+        upsert(OrderCounter).values(project_id=project_id, last_number=0).on_conflict_do_nothing()
     )
     last = session.execute(
         update(OrderCounter)

@@ -50,7 +50,9 @@ def test_training_is_a_job_and_reports_metrics_and_importance(trained, client, o
     importance = info["feature_importance"]
     assert set(importance) == set(churn.FEATURES)
     top_two = sorted(importance, key=importance.get, reverse=True)[:2]
-    assert top_two == ["products", "age"]  # the generator's two strongest signals
+    # The generator's two strongest signals; which of the two leads depends on the row order
+    # the database returns, so only the pair is checked.
+    assert set(top_two) == {"products", "age"}
     assert info["training_rows"] == len(trained) and info["last_trained"]
 
 
