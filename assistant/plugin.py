@@ -1,4 +1,5 @@
-"""The assistant plugin's hooks: settings, permission, models, routes, providers, CLI."""
+"""The assistant plugin's hooks: settings, permission, models, routes, the metrics tool,
+providers, CLI."""
 
 from __future__ import annotations
 
@@ -57,6 +58,13 @@ def _imported_when_built(module: str, name: str) -> Callable[[Any], Any]:
         return getattr(import_module(module), name)(settings)
 
     return build
+
+
+@hookimpl
+def register_tools(register):
+    from assistant.metrics_tool import query_metrics
+
+    register(query_metrics)
 
 
 @hookimpl

@@ -5,6 +5,10 @@
 tools to a model by that schema and runs them with :meth:`Tool.run`, which validates and
 converts the model's arguments. The first parameter is always a :class:`ToolContext` the engine
 injects, so the project, the caller and their permissions never come from the model.
+
+A parameter whose values plugins register (the metrics, their dimensions) is annotated
+``Annotated[str, Choices(read_values)]``: its enum is read from the running app whenever the
+schema is built, so it lists exactly what the loaded plugins hold.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
+from typing import Annotated, Any, Literal, Union, get_args, get_origin, get_type_hints
 
 from sqlalchemy.orm import Session
 
@@ -43,12 +47,35 @@ class ToolArgumentError(ValueError):
 
 
 @dataclass(frozen=True)
+class Choices:
+    """The allowed values of a string parameter, read from the running app when needed."""
+
+    read: Callable[[], Sequence[str]]
+
+
+def _unannotated(annotation: Any) -> tuple[Any, Choices | None]:
+    """``Annotated[X, ...]`` -> ``(X, its Choices or None)``; other hints -> ``(hint, None)``."""
+    if get_origin(annotation) is not Annotated:
+        return annotation, None
+    found = (extra for extra in annotation.__metadata__ if isinstance(extra, Choices))
+    return annotation.__origin__, next(found, None)
+
+
+@dataclass(frozen=True)
 class Parameter:
     name: str
     annotation: Any
-    schema: dict[str, Any]
     required: bool
     default: Any
+
+    @property
+    def schema(self) -> dict[str, Any]:
+        """The JSON schema, with enums of :class:`Choices` read now."""
+        schema = json_schema(self.annotation)
+        default = self.default
+        if not self.required and default is not None and not isinstance(default, (list, tuple)):
+            schema["default"] = default.isoformat() if isinstance(default, date) else default
+        return schema
 
 
 def _strip_optional(annotation: Any) -> tuple[Any, bool]:
@@ -64,16 +91,21 @@ def _strip_optional(annotation: Any) -> tuple[Any, bool]:
     return annotation, False
 
 
-def json_schema(annotation: Any) -> dict[str, Any]:
-    """The JSON schema of one Python type hint."""
+def json_schema(annotation: Any, read_choices: bool = True) -> dict[str, Any]:
+    """The JSON schema of one Python type hint (``read_choices=False``: without enums of
+    :class:`Choices`, which need the running app)."""
     inner, optional = _strip_optional(annotation)
-    schema = _schema_of(inner)
+    schema = _schema_of(inner, read_choices)
     if optional:
         schema["nullable"] = True
     return schema
 
 
-def _schema_of(annotation: Any) -> dict[str, Any]:
+def _schema_of(annotation: Any, read_choices: bool = True) -> dict[str, Any]:
+    annotation, choices = _unannotated(annotation)
+    if choices is not None:
+        schema = _schema_of(annotation)
+        return {**schema, "enum": list(choices.read())} if read_choices else schema
     origin = get_origin(annotation)
     if origin is Literal:
         values = list(get_args(annotation))
@@ -85,7 +117,7 @@ def _schema_of(annotation: Any) -> dict[str, Any]:
         raise TypeError(f"Literal values must all be str or all int: {annotation}")
     if origin in (list, Sequence, tuple) or annotation is list:
         args = get_args(annotation)
-        items = _schema_of(args[0]) if args else {"type": "string"}
+        items = _schema_of(args[0], read_choices) if args else {"type": "string"}
         return {"type": "array", "items": items}
     simple = {
         bool: {"type": "boolean"},
@@ -109,6 +141,11 @@ def _convert(annotation: Any, value: Any) -> Any:
         if optional:
             return None
         raise ValueError("must not be null")
+    inner, choices = _unannotated(inner)
+    if choices is not None:
+        allowed = choices.read()
+        if value not in allowed:
+            raise ValueError(f"{value!r} is not one of {', '.join(map(str, allowed))}")
     origin = get_origin(inner)
     if origin is Literal:
         allowed = get_args(inner)
@@ -189,19 +226,23 @@ class Tool:
         self.audiences = tuple(audiences)
         self.examples = tuple(examples)
         self.params = self._read_parameters(fn)
-        self.parameters = {
-            "type": "object",
-            "properties": {param.name: param.schema for param in self.params},
-            "required": [param.name for param in self.params if param.required],
-        }
         self.__doc__ = fn.__doc__
         self.__name__ = fn.__name__
         self.__wrapped__ = fn
 
+    @property
+    def parameters(self) -> dict[str, Any]:
+        """The JSON schema of the arguments (built on each read: :class:`Choices` may change)."""
+        return {
+            "type": "object",
+            "properties": {param.name: param.schema for param in self.params},
+            "required": [param.name for param in self.params if param.required],
+        }
+
     @staticmethod
     def _read_parameters(fn: Callable[..., Any]) -> tuple[Parameter, ...]:
         signature = inspect.signature(fn)
-        hints = get_type_hints(fn, include_extras=False)
+        hints = get_type_hints(fn, include_extras=True)
         names = list(signature.parameters)
         if not names or names[0] != "ctx":
             raise TypeError(f"tool {fn.__name__} must take 'ctx: ToolContext' first")
@@ -214,12 +255,10 @@ class Tool:
                 raise TypeError(f"tool {fn.__name__}: parameter {name!r} needs a type hint")
             if name == "project_id":
                 raise TypeError(f"tool {fn.__name__}: project_id comes from the context")
-            schema = json_schema(hints[name])
+            json_schema(hints[name], read_choices=False)  # an unsupported type fails here
             required = declared.default is inspect.Parameter.empty
             default = None if required else declared.default
-            if not required and default is not None and not isinstance(default, (list, tuple)):
-                schema["default"] = default.isoformat() if isinstance(default, date) else default
-            params.append(Parameter(name, hints[name], schema, required, default))
+            params.append(Parameter(name, hints[name], required, default))
         return tuple(params)
 
     def validate(self, arguments: dict[str, Any] | None) -> dict[str, Any]:
@@ -281,4 +320,4 @@ def tool(
     return decorate
 
 
-__all__ = ["Tool", "ToolArgumentError", "ToolContext", "tool", "json_schema"]
+__all__ = ["Choices", "Tool", "ToolArgumentError", "ToolContext", "tool", "json_schema"]

@@ -94,5 +94,14 @@ def on_event(event) -> None:
 
 
 @hookspec
+def check_order(session, order) -> None:
+    """Refuse an order before it is stored by raising ``core.errors.Invalid`` naming the field
+    (e.g. a link to one of this plugin's rows that does not fit); return to accept it.
+
+    ``order`` is the unsaved ``Order`` with its customer, date and links set. The orders plugin
+    calls every loaded plugin's implementation, requirements first, inside its transaction."""
+
+
+@hookspec
 def report_sections(report_type: str, project, period) -> list[dict[str, Any]]:
     """Return sections for a report of ``report_type`` over ``period`` (a pair of datetimes)."""

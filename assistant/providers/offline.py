@@ -218,6 +218,12 @@ def extract_arguments(tool: Tool, text: str, today: date | None = None) -> dict[
                 ),
                 None,
             )
+        elif "enum" in schema.get("items", {}):
+            value = [
+                v
+                for v in schema["items"]["enum"]
+                if re.search(rf"\b{re.escape(_words(str(v)))}\b", _words(text))
+            ] or None
         elif fmt == "uuid" or (name.endswith("_id") and uuids):
             value = uuids[0] if uuids else None
         elif "email" in name:

@@ -14,6 +14,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from core.errors import Invalid
 from core.metrics.periods import Period
 from core.metrics.registry import Metric
 
@@ -93,6 +94,22 @@ class MetricResult:
                 ["" if row.get(c) is None else _csv_value(row[c]) for c in self.columns]
             )
         return buffer.getvalue()
+
+
+def parse_filters(items: list[str]) -> dict[str, tuple[str, ...]]:
+    """``["status:paid,fulfilled", "channel:whatsapp"]`` -> ``{dimension: values}``: filters
+    written as text (the query string, the assistant's metrics tool)."""
+    filters: dict[str, tuple[str, ...]] = {}
+    for item in items:
+        name, _, values = item.partition(":")
+        name = name.strip()
+        kept = tuple(v.strip() for v in values.split(",") if v.strip())
+        if not name or not kept:
+            raise Invalid(
+                "A filter is dimension:value[,value...]", errors={"filter": [f"{item!r}"]}
+            )
+        filters[name] = filters.get(name, ()) + kept
+    return filters
 
 
 def _json_value(value: Any) -> Any:

@@ -13,7 +13,6 @@ from webargs.fields import DelimitedList
 
 from core.context import project_context
 from core.db import get_session
-from core.errors import Invalid
 from core.metrics.engine import (
     MAX_GROUP_BY,
     MAX_LIMIT,
@@ -22,7 +21,7 @@ from core.metrics.engine import (
     visible_metrics,
 )
 from core.metrics.periods import COMPARISONS, EXAMPLES, requested_period, today_in
-from core.metrics.query import MetricQuery
+from core.metrics.query import MetricQuery, parse_filters
 from core.metrics.registry import TIME_GRAINS, describe_dimension
 from core.schemas import StrictSchema
 
@@ -156,18 +155,6 @@ class MetricResultSchema(StrictSchema):
     units = fields.Dict(keys=fields.String(), values=fields.String())
 
 
-def _filters_from_args(items: list[str]) -> dict[str, tuple[str, ...]]:
-    filters: dict[str, tuple[str, ...]] = {}
-    for item in items:
-        name, _, values = item.partition(":")
-        if not name or not values:
-            raise Invalid(
-                "A filter is dimension:value[,value...]", errors={"filter": [f"{item!r}"]}
-            )
-        filters[name] = filters.get(name, ()) + tuple(v for v in values.split(",") if v)
-    return filters
-
-
 def _answer(project_id: UUID, data: dict[str, Any], filters: dict, output: str) -> Any:
     ctx = project_context(project_id)
     session = get_session()
@@ -228,4 +215,4 @@ class MetricsQuery(MethodView):
     def get(self, args: dict[str, Any], project_id: UUID):
         """The same query in the query string: ``metrics=revenue,orders&period=last+week&
         group_by=day&filter=status:paid,fulfilled&compare=previous_period&format=csv``."""
-        return _answer(project_id, args, _filters_from_args(args["filter"]), args["format"])
+        return _answer(project_id, args, parse_filters(args["filter"]), args["format"])

@@ -108,6 +108,7 @@ def register_tools(register):
         tools.customer_profile,
         tools.high_risk_customers,
         tools.explain_risk,
+        tools.lookup_customer,
     ):
         register(function)
 

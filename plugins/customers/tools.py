@@ -10,6 +10,7 @@ from typing import Any
 from assistant.tools import ToolContext, tool
 from core.schemas import isoformat_z
 from plugins.customers import services
+from plugins.customers.lookup import find_customers
 from plugins.customers.models import Customer
 
 
@@ -35,6 +36,17 @@ def find_customer(ctx: ToolContext, query: str, limit: int = 5) -> list[dict[str
     statement = services.list_customers(ctx.context, {"search": query, "sort_by": "name"})
     customers = ctx.session.scalars(statement.limit(max(1, min(limit, 50))))
     return [_summary(customer) for customer in customers]
+
+
+@tool(
+    permission="view_customers",
+    examples=("look up the customer +1 415 555 0100", "which customer is anna hargrve?"),
+)
+def lookup_customer(ctx: ToolContext, query: str) -> dict[str, Any]:
+    """Find one customer from what was typed: a name in any case, with typos or numbers, an
+    email, a phone number or an id. Gives the customer (``match``) with their id for the other
+    customer tools or, when the name fits several, the ``candidates`` to choose from."""
+    return find_customers(ctx.session, ctx.context, query).as_json(_summary)
 
 
 @tool(

@@ -90,6 +90,21 @@ def register_jobs(register):
 
 
 @hookimpl
+def load_demo(project, session):
+    from plugins.messages.demo import load_demo_messages
+
+    load_demo_messages(session, project.id)
+
+
+@hookimpl
+def register_tools(register):
+    from plugins.messages.tools import TOOLS
+
+    for function in TOOLS:
+        register(function)
+
+
+@hookimpl
 def register_metrics(register):
     from plugins.messages.metrics import METRICS
 

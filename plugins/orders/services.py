@@ -15,6 +15,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from flask import current_app
 from marshmallow import ValidationError
 from sqlalchemy import Select, func, insert, or_, select, type_coerce, update
 from sqlalchemy.exc import IntegrityError
@@ -225,6 +226,7 @@ def create_order(
         idempotency_key=idempotency_key,
         **customer,
     )
+    check_with_plugins(session, order)
     set_items(order, lines)
     session.add(order)
     try:
@@ -234,6 +236,14 @@ def create_order(
         return _resolve_duplicate(session, ctx, data, idempotency_key)
     publish(session, "order.created", ctx.project_id, order_payload(order))
     return order
+
+
+def check_with_plugins(session: Session, order: Order) -> None:
+    """Let every plugin refuse the order (hook ``check_order``), e.g. one whose link to a row
+    of theirs does not fit; their ``Invalid`` reaches the caller unchanged."""
+    plugins = current_app.extensions["nebulo"].plugins
+    for impl in plugins.in_order("check_order"):
+        plugins.call("check_order", impl, session=session, order=order)
 
 
 def _resolve_duplicate(

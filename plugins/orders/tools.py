@@ -10,7 +10,7 @@ from typing import Any
 
 from assistant.tools import ToolContext, tool
 from core.errors import NotFound
-from plugins.orders import services
+from plugins.orders import lookup, services
 from plugins.orders.models import ORDER_STATUSES
 from plugins.orders.schemas import (
     OrderSchema,
@@ -110,4 +110,37 @@ def product_stock(ctx: ToolContext, product: str) -> list[dict[str, Any]]:
     return ProductSchema(many=True, only=("id", "name", "sku", "price", "stock")).dump(found)
 
 
-TOOLS = (get_order, search_orders, order_stats, top_products, product_stock)
+@tool(
+    permission="view_order",
+    examples=("look up the product espreso beans", "which product is sku caf-001?"),
+)
+def lookup_product(ctx: ToolContext, query: str) -> dict[str, Any]:
+    """Find one catalog product from what was typed: its name in any case or with typos,
+    its SKU or its id. Gives the product (``match``) or, when the name fits several, the
+    ``candidates`` to choose from; use the chosen product's name or id in other tools."""
+    found = lookup.find_products(ctx.session, ctx.context, query)
+    return found.as_json(ProductSchema(only=("id", "name", "sku", "price", "stock")).dump)
+
+
+@tool(
+    permission="view_order",
+    examples=("look up order 3f2a9c1e-…", "find the orders of ann@example.com"),
+)
+def lookup_order(ctx: ToolContext, query: str) -> dict[str, Any]:
+    """Find orders from what was typed: an order id (matched exactly), an order number
+    (1042, #1042), a shop's order reference, or the customer's email, phone or name (their
+    orders, newest first). Gives the order (``match``) or the ``candidates``."""
+    found = lookup.find_orders(ctx.session, ctx.context, query)
+    fields = ("id", "number", "status", "customer_name", "total", "currency", "order_date")
+    return found.as_json(OrderSchema(only=fields).dump)
+
+
+TOOLS = (
+    get_order,
+    search_orders,
+    order_stats,
+    top_products,
+    product_stock,
+    lookup_product,
+    lookup_order,
+)

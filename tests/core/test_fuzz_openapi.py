@@ -58,6 +58,21 @@ def path_values(client, api, owner, project) -> dict[str, str]:
             headers=owner,
         )
     )
+    membership = _created(
+        client.post(
+            base.format("memberships"),
+            json={
+                "customer_id": customer["id"],
+                "start_period": "2025-01-01",
+                "end_period": "2035-12-31",
+                "tier": "gold",
+            },
+            headers=owner,
+        )
+    )
+    person = _created(
+        client.post(base.format("persons"), json={"vector": [0.1] * 128}, headers=owner)
+    )
     member = api.register()
     _created(
         client.post(
@@ -80,6 +95,8 @@ def path_values(client, api, owner, project) -> dict[str, str]:
         "product_id": product["id"],
         "customer_id": customer["id"],
         "order_id": order["id"],
+        "membership_id": membership["id"],
+        "person_id": person["id"],
         "user_id": member["id"],
         "key_id": key["id"],
     }

@@ -52,7 +52,19 @@ def test_seed_003_transaction_links_customer_membership_and_catalog_products(sto
     )
     assert customer.status_code == 201, customer.get_json()
     product = store.product("Espresso", price=3.5, stock=5)
-    membership_id = str(uuid.uuid4())
+    # The memberships plugin checks the link: a membership of this customer on that date.
+    membership = store.client.post(
+        f"/api/v1/memberships/{store.project['id']}",
+        json={
+            "customer_id": customer.get_json()["id"],
+            "start_period": "2025-01-01",
+            "end_period": "2025-12-31",
+            "tier": "gold",
+        },
+        headers=store.owner,
+    )
+    assert membership.status_code == 201, membership.get_json()
+    membership_id = membership.get_json()["id"]
     created = store.order(
         {
             "customer_id": customer.get_json()["id"],

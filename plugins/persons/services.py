@@ -1,0 +1,292 @@
+"""Persons, detections and visits, biometric data and its retention: the one place the
+routes, jobs and CLI of the plugin call."""
+
+from __future__ import annotations
+
+import math
+import uuid
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from flask import current_app
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from core.context import Context
+from core.db import get_scoped, scoped, utcnow
+from core.errors import NotFound
+from core.events import publish
+from core.projects.models import Project
+from plugins.orders import services as orders
+from plugins.persons.models import Person, Visit, pack_vector, record_change, unpack_vector
+from plugins.persons.storage import (
+    MEDIA_TYPES,
+    DirectoryStorage,
+    ImageStorage,
+    image_extension,
+)
+
+if TYPE_CHECKING:
+    from plugins.persons.index import Gallery
+
+EDITABLE_FIELDS = ("full_name", "phone_number", "age", "gender", "emotion", "body_type")
+OBSERVED_FIELDS = ("age", "gender", "emotion", "body_type")
+
+
+@dataclass
+class PersonsRuntime:
+    """What one app keeps for the plugin: its gallery of vectors and its image storage."""
+
+    gallery: Gallery
+    storage: ImageStorage
+
+
+def setting(name: str) -> Any:
+    return current_app.extensions["nebulo"].settings.get(name)
+
+
+def runtime() -> PersonsRuntime:
+    extensions = current_app.extensions
+    if "persons" not in extensions:
+        # numpy loads with the first detection, not when the app starts.
+        from plugins.persons.index import Gallery
+
+        settings = extensions["nebulo"].settings
+        root = setting("NEBULO_PERSONS_IMAGE_DIR") or str(
+            Path(settings.instance_path) / "persons-images"
+        )
+        extensions["persons"] = PersonsRuntime(Gallery(), DirectoryStorage(Path(root)))
+    return extensions["persons"]
+
+
+# ---- detections ---------------------------------------------------------------------------
+
+
+def record_detection(
+    session: Session, ctx: Context, data: dict[str, Any], image: bytes | None = None
+) -> dict[str, Any]:
+    """A camera saw someone: a new visit of the most similar known person of this project
+    when the similarity reaches the threshold, else a new person with their first visit."""
+    extension = image_extension(image, setting("NEBULO_PERSONS_MAX_IMAGE_BYTES")) if image else None
+    vector = data["vector"]
+    matches = runtime().gallery.search(session, ctx.project_id, vector)
+    threshold = setting("NEBULO_PERSONS_MATCH_THRESHOLD")
+    best = matches[0] if matches and matches[0].similarity >= threshold else None
+    person = session.get(Person, best.person_id) if best else None
+    entry_time = data.get("entry_time") or utcnow()
+    observed = {name: data.get(name) for name in OBSERVED_FIELDS}
+    if person is None:
+        best = None
+        person = Person(
+            id=uuid.uuid4(),
+            project_id=ctx.project_id,
+            vector=pack_vector(vector),
+            biometrics_at=utcnow(),
+            **observed,
+        )
+        session.add(person)
+        record_change(session, ctx.project_id, person.id, removed=False)
+    else:
+        for name, value in observed.items():
+            if value is not None:
+                setattr(person, name, value)
+    person.entry_time, person.exit_time = entry_time, data.get("exit_time")
+    visit = Visit(
+        project_id=ctx.project_id,
+        person_id=person.id,
+        entry_time=entry_time,
+        exit_time=data.get("exit_time"),
+        is_returning=best is not None,
+        similarity=best.similarity if best else None,
+        **observed,
+    )
+    session.add(visit)
+    session.flush()
+    if extension and person.image_key is None:
+        person.image_key = f"{ctx.project_id}/{person.id}.{extension}"
+        runtime().storage.save(person.image_key, image)
+    publish(session, "person.joined", ctx.project_id, joined_payload(session, person, visit))
+    return {
+        **person_fields(person),
+        "matched": best is not None,
+        "similarity": best.similarity if best else None,
+        "visit": visit,
+    }
+
+
+def joined_payload(session: Session, person: Person, visit: Visit) -> dict[str, Any]:
+    """Seed 004's ``person_joined`` payload, with the visit."""
+    project = session.get(Project, person.project_id)
+    return {
+        "event": "person_joined",
+        "timestamp": visit.entry_time,
+        "person": {name: getattr(person, name) for name in ("id", "full_name", *OBSERVED_FIELDS)},
+        "organization": {"id": project.id, "name": project.name},
+        "visit": {
+            "id": visit.id,
+            "entry_time": visit.entry_time,
+            "exit_time": visit.exit_time,
+            "returning": visit.is_returning,
+            "similarity": visit.similarity,
+        },
+    }
+
+
+# ---- persons ------------------------------------------------------------------------------
+
+
+def person_fields(person: Person) -> dict[str, Any]:
+    """A person without biometric data, as lists and details show them."""
+    return {
+        "id": person.id,
+        **{name: getattr(person, name) for name in EDITABLE_FIELDS},
+        "entry_time": person.entry_time,
+        "exit_time": person.exit_time,
+        "created_at": person.created_at,
+        "updated_at": person.updated_at,
+        "has_biometrics": person.vector is not None,
+    }
+
+
+def get_person(session: Session, ctx: Context, person_id: uuid.UUID) -> Person:
+    return get_scoped(session, Person, ctx.project_id, person_id, what="Person")
+
+
+def list_persons(session: Session, ctx: Context, page: int, page_size: int) -> dict[str, Any]:
+    """One page in seed 004's envelope, most recently seen first."""
+    count = session.scalar(
+        select(func.count()).select_from(scoped(Person, ctx.project_id).subquery())
+    )
+    total_pages = max(1, math.ceil(count / page_size))
+    persons = session.scalars(
+        scoped(Person, ctx.project_id)
+        .order_by(Person.updated_at.desc(), Person.id)
+        .limit(page_size)
+        .offset((page - 1) * page_size)
+    )
+    return {
+        "count": count,
+        "total_pages": total_pages,
+        "current_page": page,
+        "page_size": page_size,
+        "has_next": page < total_pages,
+        "has_previous": page > 1,
+        "next_page": page + 1 if page < total_pages else None,
+        "previous_page": page - 1 if page > 1 else None,
+        "results": [person_fields(person) for person in persons],
+    }
+
+
+def update_person(
+    session: Session, ctx: Context, person_id: uuid.UUID, changes: dict[str, Any]
+) -> Person:
+    person = get_person(session, ctx, person_id)
+    for name, value in changes.items():
+        setattr(person, name, value)
+    session.flush()
+    return person
+
+
+def erase_person(session: Session, ctx: Context, person_id: uuid.UUID) -> None:
+    """Delete a person with their visits, vector, image and index entry (right to erasure)."""
+    person = get_person(session, ctx, person_id)
+    image_key = person.image_key
+    record_change(session, ctx.project_id, person.id, removed=True)
+    session.delete(person)
+    session.flush()
+    if image_key:
+        runtime().storage.delete(image_key)
+
+
+def biometrics(session: Session, ctx: Context, person_id: uuid.UUID) -> dict[str, Any]:
+    person = get_person(session, ctx, person_id)
+    return {
+        "person_id": person.id,
+        "vector": unpack_vector(person.vector) if person.vector else None,
+        "image_url": (
+            f"/api/v1/persons/{ctx.project_id}/{person.id}/image" if person.image_key else None
+        ),
+    }
+
+
+def person_image(session: Session, ctx: Context, person_id: uuid.UUID) -> tuple[bytes, str]:
+    """The person's image and its media type; ``NotFound`` once erased or never taken."""
+    person = get_person(session, ctx, person_id)
+    data = runtime().storage.load(person.image_key) if person.image_key else None
+    if data is None:
+        raise NotFound(f"Person {person_id} has no image")
+    return data, MEDIA_TYPES[person.image_key.rsplit(".", 1)[1]]
+
+
+def purge_expired_biometrics(session: Session, now: datetime | None = None) -> int:
+    """Erase vectors and images captured more than the retention period ago; visits stay."""
+    days = setting("NEBULO_PERSONS_BIOMETRICS_RETENTION_DAYS")
+    cutoff = (now or utcnow()) - timedelta(days=days)
+    expired = session.execute(
+        select(Person.id, Person.project_id, Person.image_key).where(Person.biometrics_at < cutoff)
+    ).all()
+    for person_id, project_id, _ in expired:
+        record_change(session, project_id, person_id, removed=True)
+    session.execute(
+        update(Person)
+        .where(Person.id.in_([row.id for row in expired]))
+        .values(vector=None, image_key=None, biometrics_at=None)
+    )
+    session.flush()
+    for _, _, image_key in expired:
+        if image_key:
+            runtime().storage.delete(image_key)
+    return len(expired)
+
+
+# ---- history ------------------------------------------------------------------------------
+
+
+def person_orders(session: Session, ctx: Context, person_id: uuid.UUID) -> dict[str, Any]:
+    """Seed 004's order history: the person's orders (carts) with their products."""
+    person = get_person(session, ctx, person_id)
+    history = session.scalars(orders.list_orders(ctx, {"person_id": person.id})).all()
+    return {
+        "person_id": person.id,
+        "person_name": person.full_name,
+        "total_orders": len(history),
+        "orders": [
+            {
+                "cart_id": order.id,
+                "table_number": order.table_number,
+                "cart_created_at": order.order_date,
+                "cart_updated_at": order.fulfilled_date,
+                "products": [
+                    {
+                        "product_id": item.product_id,
+                        "product_name": item.name,
+                        "added_at": item.created_at,
+                    }
+                    for item in order.items
+                ],
+                "total_products": sum(item.quantity for item in order.items),
+            }
+            for order in history
+        ],
+    }
+
+
+def person_summary(session: Session, ctx: Context, person_id: uuid.UUID) -> dict[str, Any]:
+    """Visits, favorite table, last visit and items ordered (no ``ai_summary`` yet)."""
+    person = get_person(session, ctx, person_id)
+    visits, last_visit = session.execute(
+        select(func.count(), func.max(Visit.entry_time)).where(Visit.person_id == person.id)
+    ).one()
+    history = session.scalars(orders.list_orders(ctx, {"person_id": person.id})).all()
+    tables = Counter(order.table_number for order in history if order.table_number is not None)
+    return {
+        "person_id": person.id,
+        "person_name": person.full_name,
+        "total_visits": visits,
+        "favorite_table": tables.most_common(1)[0][0] if tables else None,
+        "last_visit": last_visit,
+        "total_spent_items": sum(item.quantity for order in history for item in order.items),
+    }
