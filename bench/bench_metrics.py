@@ -8,16 +8,14 @@ grouped figures by hand-written SQL.
 from __future__ import annotations
 
 import os
-import tempfile
 import time
 import uuid
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
 from bench import Figure, Target, median_ms
-from bench.bench_orders import POSTGRES_URL, STATUS_SQL
+from bench.bench_orders import STATUS_SQL, on_both_databases
 
 STORED_ORDERS = int(os.environ.get("BENCH_METRICS_ORDERS", "1000000"))
 RUNS = 15
@@ -159,17 +157,4 @@ def _run_backend(name: str, database_url: str) -> list[Figure]:
 
 
 def run() -> list[Figure]:
-    figures = []
-    with tempfile.TemporaryDirectory() as directory:
-        figures += _run_backend("SQLite", f"sqlite:///{Path(directory) / 'bench_metrics.db'}")
-    schema = f"bench_metrics_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        figures += _run_backend("PostgreSQL", f"{POSTGRES_URL}?options=-csearch_path%3D{schema}")
-    finally:
-        with admin.connect() as connection:
-            connection.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
-    return figures
+    return on_both_databases("bench_metrics", _run_backend)

@@ -18,6 +18,7 @@ import os
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -352,18 +353,24 @@ def _import_figures(state, ctx, name: str) -> list[Figure]:
     ]
 
 
-def run() -> list[Figure]:
+def on_both_databases(name: str, run_backend: Callable[[str, str], list[Figure]]) -> list[Figure]:
+    """``run_backend(label, database_url)`` on a temporary SQLite file, then in a PostgreSQL
+    schema of its own that is dropped afterwards."""
     figures = []
     with tempfile.TemporaryDirectory() as directory:
-        figures += _run_backend("SQLite", f"sqlite:///{Path(directory) / 'bench_orders.db'}")
-    schema = f"bench_orders_{uuid.uuid4().hex[:10]}"
+        figures += run_backend("SQLite", f"sqlite:///{Path(directory) / f'{name}.db'}")
+    schema = f"{name}_{uuid.uuid4().hex[:10]}"
     admin = sa.create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
         connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
     try:
-        figures += _run_backend("PostgreSQL", f"{POSTGRES_URL}?options=-csearch_path%3D{schema}")
+        figures += run_backend("PostgreSQL", f"{POSTGRES_URL}?options=-csearch_path%3D{schema}")
     finally:
         with admin.connect() as connection:
             connection.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
     return figures
+
+
+def run() -> list[Figure]:
+    return on_both_databases("bench_orders", _run_backend)
