@@ -45,10 +45,21 @@ class ReadinessSchema(Schema):
     )
 
 
+def _ping_database(state: Nebulo) -> None:
+    with state.db.engine.connect() as connection:
+        connection.execute(text("SELECT 1"))
+
+
+def _ping_redis(url: str) -> None:
+    with redis.Redis.from_url(
+        url, socket_connect_timeout=REDIS_TIMEOUT_SECONDS, socket_timeout=REDIS_TIMEOUT_SECONDS
+    ) as client:
+        client.ping()
+
+
 def _database_problem(state: Nebulo) -> str | None:
     try:
-        with state.db.engine.connect() as connection:
-            connection.execute(text("SELECT 1"))
+        _ping_database(state)
     except Exception as error:  # noqa: BLE001 - any failure means "not ready"
         log.warning("readiness: the database is unreachable: %s", error)
         return "unreachable"
@@ -72,10 +83,7 @@ def _migrations_problem(app: Flask) -> str | None:
 
 def _redis_problem(url: str) -> str | None:
     try:
-        with redis.Redis.from_url(
-            url, socket_connect_timeout=REDIS_TIMEOUT_SECONDS, socket_timeout=REDIS_TIMEOUT_SECONDS
-        ) as client:
-            client.ping()
+        _ping_redis(url)
     except redis.RedisError as error:
         log.warning("readiness: Redis is unreachable: %s", error)
         return "unreachable"
@@ -167,8 +175,7 @@ def _database_finding(state: Nebulo) -> Finding:
             "or point DATABASE_URL (or NEBULO_INSTANCE_PATH) at the existing one",
         )
     try:
-        with state.db.engine.connect() as connection:
-            connection.execute(text("SELECT 1"))
+        _ping_database(state)
     except Exception as error:  # noqa: BLE001 - the operator needs whatever went wrong
         return Finding(
             "database",
@@ -209,10 +216,7 @@ def _migrations_finding(app: Flask) -> Finding:
 
 def _redis_finding(url: str) -> Finding:
     try:
-        with redis.Redis.from_url(
-            url, socket_connect_timeout=REDIS_TIMEOUT_SECONDS, socket_timeout=REDIS_TIMEOUT_SECONDS
-        ) as client:
-            client.ping()
+        _ping_redis(url)
     except redis.RedisError as error:
         return Finding(
             "redis", "error", f"unreachable: {error}; check REDIS_URL and that Redis runs"
