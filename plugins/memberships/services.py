@@ -22,6 +22,7 @@ from core.context import Context
 from core.db import get_scoped, scoped, utcnow
 from core.errors import Conflict, Invalid, NotFound
 from core.events import publish
+from core.metrics.engine import project_timezone
 from core.metrics.periods import today_in
 from core.projects.models import Project
 from plugins.customers import services as customer_services
@@ -47,11 +48,7 @@ def default_tiers() -> tuple[str, ...]:
 
 
 def project_today(session: Session, project_id: uuid.UUID) -> date:
-    return today_in(_timezone(session, project_id))
-
-
-def _timezone(session: Session, project_id: uuid.UUID) -> str:
-    return session.scalar(select(Project.timezone).where(Project.id == project_id)) or "UTC"
+    return today_in(project_timezone(session, project_id))
 
 
 # ---- tiers ---------------------------------------------------------------------------------
@@ -224,7 +221,7 @@ def check_order_membership(session: Session, order: Any) -> None:
         raise Invalid(
             errors={"membership_id": ["The membership belongs to another customer than the order"]}
         )
-    zone = ZoneInfo(_timezone(session, order.project_id))
+    zone = ZoneInfo(project_timezone(session, order.project_id))
     order_day = (order.order_date or utcnow()).astimezone(zone).date()
     if membership.status_on(order_day) != "active":
         raise Invalid(
