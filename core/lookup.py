@@ -18,6 +18,8 @@ from typing import Any, Generic, TypeVar
 from rapidfuzz import fuzz, process
 from rapidfuzz.utils import default_process
 
+from core.errors import Invalid
+
 Key = TypeVar("Key", bound=Hashable)
 Item = TypeVar("Item")
 
@@ -33,6 +35,7 @@ UUID_RE = re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f
 EMAIL_RE = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 NUMBER_RE = re.compile(r"\d+")
 MIN_PHONE_DIGITS = 6
+MAX_QUERY_LENGTH = 200
 
 
 @dataclass(frozen=True)
@@ -63,6 +66,15 @@ def found(query: str, items: list[Item]) -> Lookup[Item]:
     if len(items) == 1:
         return Lookup(query, items[0], (items[0],))
     return Lookup(query, None, tuple(items[:MAX_CANDIDATES]))
+
+
+def checked_query(text: str, field_name: str, detail: str) -> str:
+    """``text`` stripped, or ``Invalid`` on ``field_name`` (saying ``detail``) when it is empty
+    or longer than any name a lookup compares it with."""
+    query = text.strip()
+    if not query or len(query) > MAX_QUERY_LENGTH:
+        raise Invalid(detail, errors={field_name: [f"1 to {MAX_QUERY_LENGTH} characters"]})
+    return query
 
 
 def uuid_in(text: str) -> uuid.UUID | None:

@@ -11,9 +11,9 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from core.context import Context
-from core.errors import Invalid
 from core.lookup import (
     Lookup,
+    checked_query,
     email_in,
     found,
     is_phone,
@@ -24,17 +24,10 @@ from core.lookup import (
 )
 from plugins.customers.models import Customer
 
-MAX_QUERY_LENGTH = 200
-
 
 def find_customers(session: Session, ctx: Context, text: str) -> Lookup[Customer]:
     """The customer ``text`` names in the caller's project (see the module docstring)."""
-    query = text.strip()
-    if not query or len(query) > MAX_QUERY_LENGTH:
-        raise Invalid(
-            "Say which customer: a name, email, phone or id",
-            errors={"customer": [f"1 to {MAX_QUERY_LENGTH} characters"]},
-        )
+    query = checked_query(text, "customer", "Say which customer: a name, email, phone or id")
     project_customers = select(Customer).where(Customer.project_id == ctx.project_id)
     customer_id = uuid_in(query)
     if customer_id is not None:

@@ -14,10 +14,10 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from core.context import Context
-from core.errors import Invalid
 from core.lookup import (
     MAX_CANDIDATES,
     Lookup,
+    checked_query,
     email_in,
     found,
     is_phone,
@@ -28,20 +28,12 @@ from core.lookup import (
 )
 from plugins.orders.models import Order, Product
 
-MAX_QUERY_LENGTH = 200
 ORDER_NUMBER_RE = re.compile(r"^(?:order\s*)?(?:no\.?\s*|number\s*)?#?\s*(\d{1,9})$", re.I)
-
-
-def _checked(text: str, what: str) -> str:
-    query = text.strip()
-    if not query or len(query) > MAX_QUERY_LENGTH:
-        raise Invalid(f"Say which {what}", errors={what: [f"1 to {MAX_QUERY_LENGTH} characters"]})
-    return query
 
 
 def find_products(session: Session, ctx: Context, text: str) -> Lookup[Product]:
     """The catalog product ``text`` names in the caller's project (deleted ones excluded)."""
-    query = _checked(text, "product")
+    query = checked_query(text, "product", "Say which product")
     products = select(Product).where(
         Product.project_id == ctx.project_id, Product.deleted_at.is_(None)
     )
@@ -60,7 +52,7 @@ def find_products(session: Session, ctx: Context, text: str) -> Lookup[Product]:
 
 def find_orders(session: Session, ctx: Context, text: str) -> Lookup[Order]:
     """The order ``text`` names in the caller's project, or the orders of the customer it names."""
-    query = _checked(text, "order")
+    query = checked_query(text, "order", "Say which order")
     orders = (
         select(Order)
         .where(Order.project_id == ctx.project_id, Order.deleted_at.is_(None))
