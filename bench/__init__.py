@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import operator
 import statistics
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -90,3 +91,13 @@ def median_ms(runs: int, action: Callable[[], object], warm_up: bool = True) -> 
         return (time.perf_counter() - start) * 1000
 
     return median_of(runs, timed)
+
+
+def run_threads(threads: list[threading.Thread]) -> float:
+    """Start ``threads`` together, wait for all of them; the wall-clock seconds they took."""
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return time.perf_counter() - started

@@ -21,7 +21,7 @@ import httpx
 import redis
 import sqlalchemy as sa
 
-from bench import Figure, Target
+from bench import Figure, Target, run_threads
 from bench.serving import environment, gunicorn
 
 POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -125,12 +125,7 @@ def _drive(url: str, headers: dict[str, str], seconds: float) -> tuple[list[floa
                     failures.append(f"{response.status_code} {response.text[:200]}")
 
     threads = [threading.Thread(target=drive, args=(timings,)) for timings in latencies]
-    started = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    elapsed = time.perf_counter() - started
+    elapsed = run_threads(threads)
     if failures:
         raise RuntimeError(f"GET {url} failed: {failures[0]}")
     return [latency for timings in latencies for latency in timings], elapsed

@@ -14,13 +14,12 @@ import os
 import statistics
 import tempfile
 import threading
-import time
 import uuid
 
 import httpx
 from flask import Flask, jsonify
 
-from bench import Figure, Target
+from bench import Figure, Target, run_threads
 from bench.serving import environment, gunicorn
 
 REQUESTS_PER_ROUND = int(os.environ.get("BENCH_CORE_REQUESTS", "2000"))
@@ -73,12 +72,7 @@ def _requests_per_second(url: str, headers: dict[str, str], count: int) -> float
                     return
 
     threads = [threading.Thread(target=drive) for _ in range(CLIENT_THREADS)]
-    started = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    elapsed = time.perf_counter() - started
+    elapsed = run_threads(threads)
     if failures:
         raise RuntimeError(f"GET {url} failed: {failures[0]}")
     return per_thread * CLIENT_THREADS / elapsed

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 
 from bench import Figure, Target, median_ms
-from bench.bench_orders import STATUS_SQL, on_both_databases
+from bench.bench_orders import FILL_POSTGRESQL, FILL_SQLITE, on_both_databases
 
 STORED_ORDERS = int(os.environ.get("BENCH_METRICS_ORDERS", "1000000"))
 RUNS = 15
@@ -23,23 +23,6 @@ TIMEZONE = "Europe/Berlin"
 TARGET_MS = {"PostgreSQL": 100.0, "SQLite": 300.0}
 MAX_RATIO = 1.2
 
-ORDER_COLUMNS = """orders (id, project_id, number, provider, status, customer_name, currency,
-    total, refunded, is_test, order_date, created_at, updated_at)"""
-FILL_POSTGRESQL = f"""
-INSERT INTO {ORDER_COLUMNS}
-SELECT gen_random_uuid(), :pid, n, 'pos', {STATUS_SQL}, 'Customer ' || (n % 5000), 'USD',
-       ((n::bigint * 7919) % 20000) / 100.0, 0, false,
-       now() - n * interval '1 second' * :step, now(), now()
-FROM generate_series(1, :count) AS n"""
-SQLITE_NOW = "strftime('%Y-%m-%d %H:%M:%S', 'now') || '.000000'"
-FILL_SQLITE = f"""
-WITH RECURSIVE seq(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM seq WHERE n < :count)
-INSERT INTO {ORDER_COLUMNS}
-SELECT lower(hex(randomblob(16))), :pid, n, 'pos', {STATUS_SQL}, 'Customer ' || (n % 5000), 'USD',
-       (n * 7919) % 20000, 0, 0,
-       strftime('%Y-%m-%d %H:%M:%S', 'now', '-' || CAST(n * :step AS INTEGER) || ' seconds')
-       || '.000000', {SQLITE_NOW}, {SQLITE_NOW}
-FROM seq"""
 HAND_WRITTEN = {
     "postgresql": """
 SELECT CAST(date_trunc('day', order_date AT TIME ZONE :tz) AS DATE) AS day,

@@ -24,7 +24,7 @@ import time
 import httpx
 import sqlalchemy as sa
 
-from bench import Figure, Target
+from bench import Figure, Target, run_threads
 from bench.serving import environment, gunicorn
 
 DELIVERIES = 1200
@@ -112,12 +112,7 @@ def _ingest(url: str, prefix: str, first: int) -> float:
         threading.Thread(target=drive, args=(work[i::CLIENT_THREADS],))
         for i in range(CLIENT_THREADS)
     ]
-    started = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    elapsed = time.perf_counter() - started
+    elapsed = run_threads(threads)
     if failures:
         raise RuntimeError(f"a webhook was refused: {failures[0]}")
     return len(work) / elapsed
