@@ -102,6 +102,7 @@ def build_pipeline() -> Pipeline:
     scoring walks a third of the trees, which is what batch prediction spends its time on."""
     from sklearn.calibration import CalibratedClassifierCV
     from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.model_selection import StratifiedKFold
     from sklearn.pipeline import Pipeline
 
     booster = HistGradientBoostingClassifier(
@@ -115,7 +116,17 @@ def build_pipeline() -> Pipeline:
     return Pipeline(
         [
             ("features", _preprocessor()),
-            ("classifier", CalibratedClassifierCV(booster, method="sigmoid", cv=3, ensemble=False)),
+            (
+                "classifier",
+                # Shuffled folds: rows arrive sorted (see train_churn_model), and contiguous
+                # folds of sorted rows would each miss a whole range of ages.
+                CalibratedClassifierCV(
+                    booster,
+                    method="sigmoid",
+                    cv=StratifiedKFold(3, shuffle=True, random_state=RANDOM_STATE),
+                    ensemble=False,
+                ),
+            ),
         ]
     )
 

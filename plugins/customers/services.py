@@ -324,7 +324,14 @@ def train_churn_model(
 
     report = progress or (lambda _percent, _message: None)
     report(5, "loading labelled customers")
-    rows = session.execute(_labelled(project_id)).all()
+    # Rows sorted by their own values: the same customers train the same model, whatever order
+    # they were stored in or the database returns them.
+    rows = session.execute(
+        _labelled(project_id).order_by(
+            *(getattr(Customer, name).asc().nulls_first() for name in churn.FEATURES),
+            Customer.churned,
+        )
+    ).all()
     matrix = churn.feature_matrix(row[:-1] for row in rows)
     labels = np.array([row[-1] for row in rows], dtype=int)
     try:

@@ -44,15 +44,14 @@ def test_training_is_a_job_and_reports_metrics_and_importance(trained, client, o
     info = client.get(customers_url(project, "/model"), headers=owner).get_json()
     assert info["model_version"] == 1 and info["is_active"] is True
     assert set(info["metrics"]) == METRICS
-    # The model reaches 0.8235 on these 600 generated customers (both databases): a little
+    # The model reaches 0.888 on these 600 generated customers (both databases): a little
     # below it, so a weaker model or a broken feature fails here.
-    assert info["metrics"]["roc_auc"] >= 0.80
+    assert info["metrics"]["roc_auc"] >= 0.86
     importance = info["feature_importance"]
     assert set(importance) == set(churn.FEATURES)
     top_two = sorted(importance, key=importance.get, reverse=True)[:2]
-    # The generator's two strongest signals; which of the two leads depends on the row order
-    # the database returns, so only the pair is checked.
-    assert set(top_two) == {"products", "age"}
+    # The generator's two strongest signals (training sorts its rows, so both databases agree).
+    assert top_two == ["age", "products"]
     assert info["training_rows"] == len(trained) and info["last_trained"]
 
 
