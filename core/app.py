@@ -23,6 +23,7 @@ from core.health import blp as health_blp
 from core.http import UUIDConverter, check_content_type, check_query_parameters
 from core.jobs import build_dispatcher
 from core.jobs_routes import blp as jobs_blp
+from core.json_provider import OrjsonProvider
 from core.limits import apply_route_limits, build_limiter
 from core.metrics.routes import blp as metrics_blp
 from core.openapi import DOCS_PAGES_CONFIG, DeferredDocApi, ErrorResponses, docs_assets
@@ -101,6 +102,7 @@ def create_app(
     settings = settings or load_settings()
     logging.basicConfig(level=settings.log_level)
     app = Flask("nebulo", instance_relative_config=False)
+    app.json = OrjsonProvider(app)
     if settings.trusted_proxies:
         # Only the proxies' own headers are believed: a client's X-Forwarded-For is ignored,
         # or anyone could pick the address their rate limits count against.
@@ -112,7 +114,6 @@ def create_app(
         SECRET_KEY=settings.secret_key,
         JWT_SECRET_KEY=settings.secret_key,
         MAX_CONTENT_LENGTH=settings.max_body_bytes,
-        JSON_SORT_KEYS=False,
         API_TITLE="Nebulo",
         API_VERSION="1.0",
         OPENAPI_VERSION="3.0.3",

@@ -6,12 +6,12 @@ import json
 import threading
 
 import pytest
-from simple_websocket import Client
 from werkzeug.serving import make_server
 
 from assistant.sentiment import analyze
 from assistant.tools import ToolContext, tool
 from core.hookspecs import hookimpl
+from tests.core.helpers import WebSocketClient
 
 
 @pytest.mark.parametrize(
@@ -113,7 +113,7 @@ def live(offline):
 def test_websocket_streams_steps(live):
     caller, url = live
     token = caller.headers["Authorization"].split()[1]
-    ws = Client.connect(f"{url}?token={token}")
+    ws = WebSocketClient.connect(f"{url}?token={token}")
     try:
         ws.send(
             json.dumps({"project_id": caller.project_id, "message": "where has order #1042 got to"})
@@ -136,7 +136,7 @@ def test_websocket_streams_steps(live):
 
 def test_websocket_requires_auth(live):
     caller, url = live
-    ws = Client.connect(url)
+    ws = WebSocketClient.connect(url)
     try:
         ws.send(json.dumps({"project_id": caller.project_id, "message": "hi"}))
         assert json.loads(ws.receive(timeout=10))["code"] == "UNAUTHORIZED"

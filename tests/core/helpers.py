@@ -6,6 +6,8 @@ from collections.abc import Callable
 from types import ModuleType
 from typing import Any
 
+from simple_websocket import Client
+
 from core.hookspecs import hookimpl
 
 ERROR_KEYS = {"detail", "code", "timestamp"}
@@ -31,3 +33,19 @@ def make_plugin(name: str, **hooks: Callable[..., Any]) -> ModuleType:
         function.__name__ = hook
         setattr(module, hook, hookimpl(function))
     return module
+
+
+class WebSocketClient(Client):
+    """simple_websocket's client, without its lost-first-frame race.
+
+    Its handshake reads the server's 101 answer and takes only the first event: when the
+    server's first frame came in the same read (our feeds send one right after accepting),
+    that frame waits in the parser until more bytes arrive. The reader thread hands those
+    parsed events over before it waits for more."""
+
+    def _thread(self) -> None:
+        self.connected = self._handle_events()
+        if self.connected:
+            super()._thread()
+        else:
+            self.sock.close()

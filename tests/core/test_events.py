@@ -9,11 +9,11 @@ import uuid
 from decimal import Decimal
 
 import pytest
-from simple_websocket import Client, ConnectionClosed
+from simple_websocket import ConnectionClosed
 from werkzeug.serving import make_server
 
 from core.events import event_broker, publish
-from tests.core.helpers import make_plugin
+from tests.core.helpers import WebSocketClient, make_plugin
 
 RECEIVE_SECONDS = 20  # an upper bound for a loaded CI machine, not an expected time
 
@@ -109,12 +109,12 @@ def server(app):
 
 def connect(
     server: str, project_id, token: str | None = None, headers: dict | None = None
-) -> Client:
+) -> WebSocketClient:
     url = f"{server}/api/v1/ws/{project_id}" + (f"?token={token}" if token else "")
-    return Client.connect(url, headers=headers or {})
+    return WebSocketClient.connect(url, headers=headers or {})
 
 
-def subscribed(server: str, project_id, **auth) -> Client:
+def subscribed(server: str, project_id, **auth) -> WebSocketClient:
     client = connect(server, project_id, **auth)
     assert json.loads(client.receive(RECEIVE_SECONDS)) == {
         "type": "subscribed",
@@ -127,7 +127,7 @@ def token_of(headers: dict) -> str:
     return headers["Authorization"].removeprefix("Bearer ")
 
 
-def refusal(client: Client) -> tuple[dict, int]:
+def refusal(client: WebSocketClient) -> tuple[dict, int]:
     """The error frame and the close code of a refused connection."""
     frame = json.loads(client.receive(RECEIVE_SECONDS))
     with pytest.raises(ConnectionClosed) as closed:
