@@ -45,6 +45,13 @@ SHARED_LIMITS = ("auth", "ai")
 UNLIMITED_PATHS = ("/docs", "/redoc", "/openapi.json", "/healthz")
 
 
+def _unlimited() -> bool:
+    """The docs, the health check and any blueprint's static files (a page loads dozens of
+    them at once: counting them would spend a client's allowance on scripts)."""
+    endpoint = request.endpoint or ""
+    return request.path.startswith(UNLIMITED_PATHS) or endpoint.rsplit(".", 1)[-1] == "static"
+
+
 @dataclass(frozen=True)
 class RateLimitMark:
     name: str
@@ -265,7 +272,7 @@ def build_limiter(app: Flask, settings: Settings) -> Limiter:
     limiter = NebuloLimiter(
         key_func=client_key,
         default_limits=[limit_value(settings, "default")],
-        default_limits_exempt_when=lambda: request.path.startswith(UNLIMITED_PATHS),
+        default_limits_exempt_when=_unlimited,
         headers_enabled=False,
         storage_uri=settings.redis_url or "nebulo-memory://",
         storage_options=storage_options,

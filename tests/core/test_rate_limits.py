@@ -26,7 +26,13 @@ class ItemSchema(StrictSchema):
     name = fields.String(required=True)
 
 
-test_blp = Blueprint("ratelimit_test", __name__, url_prefix="/ratelimit-test")
+test_blp = Blueprint(
+    "ratelimit_test",
+    __name__,
+    url_prefix="/ratelimit-test",
+    static_folder=".",  # this folder's files, to show that static files are not limited
+    static_url_path="/files",
+)
 
 
 @test_blp.route("/items")
@@ -216,9 +222,14 @@ def test_disabled_limits_let_everything_through(api, make_app):
         assert login.status_code == 401
 
 
-@pytest.mark.parametrize("path", ["/healthz", "/openapi.json", "/docs", "/redoc"])
-def test_docs_and_health_are_not_limited(make_app, path):
-    client = make_app(rate_limit_default="1/minute").test_client()
+@pytest.mark.parametrize(
+    "path",
+    ["/healthz", "/openapi.json", "/docs", "/redoc", "/api/v1/ratelimit-test/files/__init__.py"],
+)
+def test_docs_health_and_static_files_are_not_limited(make_app, path):
+    client = make_app(
+        rate_limit_default="1/minute", extra_plugins=[("ratelimit_test", _plugin_module())]
+    ).test_client()
     for _ in range(3):
         response = client.get(path)
         assert response.status_code == 200
