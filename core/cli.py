@@ -210,7 +210,7 @@ def serve(host: str, port: int | None) -> None:
     from core.jobs import serve_jobs
 
     serve_jobs(current_app._get_current_object())
-    click.echo(f"Nebulo on http://{host}:{port} (docs at http://{host}:{port}/docs)")
+    click.echo(f"Nebulo on http://{host}:{port}/ (API docs at http://{host}:{port}/docs)")
     run_simple(host, port, current_app._get_current_object(), threaded=True, use_reloader=False)
 
 
