@@ -141,7 +141,9 @@ def offline_page(browser, server) -> Iterator[tuple[Any, list[str]]]:
             blocked.append(route.request.url)
             route.abort()
 
-    context = browser.new_context()
+    # A tall window: with ~300 operations, Swagger UI in a 720-pixel-high headless window
+    # rendered only the first tags (seen 2026-11-30 in headless Chromium; cause not found).
+    context = browser.new_context(viewport={"width": 1280, "height": 4000})
     page = context.new_page()
     page.route("**/*", only_local)
     yield page, blocked
