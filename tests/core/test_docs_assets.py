@@ -141,7 +141,7 @@ def offline_page(browser, server) -> Iterator[tuple[Any, list[str]]]:
             blocked.append(route.request.url)
             route.abort()
 
-    # A tall window: with ~300 operations, Swagger UI in a 720-pixel-high headless window
+    # A tall window: with ~140 operations, Swagger UI in a 720-pixel-high headless window
     # rendered only the first tags (seen 2026-11-30 in headless Chromium; cause not found).
     context = browser.new_context(viewport={"width": 1280, "height": 4000})
     page = context.new_page()
