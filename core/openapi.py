@@ -106,7 +106,8 @@ class DeferredDocApi(Api):
                 blueprint.register_views_in_doc(
                     self, self._app, self._spec, name=name, parameters=parameters
                 )
-                self._spec.tag({"name": name, "description": blueprint.description})
+                if name in self._app.blueprints:  # one that declined to mount gets no tag
+                    self._spec.tag({"name": name, "description": blueprint.description})
             except Exception:  # noqa: BLE001
                 log.exception("blueprint %s could not be documented", name)
             finally:
