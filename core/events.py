@@ -90,6 +90,11 @@ def publish(session: Session, name: str, project_id: uuid.UUID, payload: dict[st
 
 @orm_event.listens_for(Session, "after_commit")
 def _deliver_committed(session: Session) -> None:
+    root = session.get_transaction()
+    if root is not None and root.is_active:
+        # A SAVEPOINT was released (``begin_nested``): SQLAlchemy calls this hook for it too,
+        # but nothing is committed until the outermost transaction is.
+        return
     for pending in session.info.pop(PENDING_KEY, ()):
         with _app_context(pending.app):
             deliver(pending.app, pending.event, pending.delivery_ids)

@@ -69,6 +69,21 @@ def test_a_rolled_back_event_is_never_delivered(heard):
     assert events == []
 
 
+def test_an_event_published_in_a_savepoint_waits_for_the_outer_commit(heard):
+    app, events = heard
+    with app.app_context():
+        with app.extensions["nebulo"].db.session_scope() as session:
+            with session.begin_nested():
+                publish(session, "order.created", uuid.uuid4(), {})
+            assert events == []  # the savepoint is released, nothing is committed yet
+        assert [event.name for event in events] == ["order.created"]
+        with pytest.raises(RuntimeError), app.extensions["nebulo"].db.session_scope() as session:
+            with session.begin_nested():
+                publish(session, "order.paid", uuid.uuid4(), {})
+            raise RuntimeError("the outer change failed")
+    assert [event.name for event in events] == ["order.created"]
+
+
 def test_a_failing_on_event_hook_is_logged_and_the_others_still_hear(make_app, caplog):
     def explode(event):
         raise ValueError("plugin bug")
