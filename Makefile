@@ -10,7 +10,8 @@ PORT ?= 8000
 $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e ".[dev]"
+	$(BIN)/pip install --quiet -e ".[dev,vision]"
+	$(BIN)/pip install --quiet --no-deps "face_recognition>=1.3,<2"
 	touch $(STAMP)
 
 install: $(STAMP)

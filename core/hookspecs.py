@@ -21,7 +21,7 @@ import pluggy
 hookspec = pluggy.HookspecMarker("nebulo")
 hookimpl = pluggy.HookimplMarker("nebulo")
 
-CONTRACT_VERSION = "1.0"
+CONTRACT_VERSION = "1.1"
 
 
 @hookspec(firstresult=True)
@@ -103,5 +103,28 @@ def check_order(session, order) -> None:
 
 
 @hookspec
-def report_sections(report_type: str, project, period) -> list[dict[str, Any]]:
-    """Return sections for a report of ``report_type`` over ``period`` (a pair of datetimes)."""
+def report_sections(register) -> None:
+    """Contribute sections to reports (called by the reports plugin; in contract 1.1):
+    ``register(report_type, name, title, figures=(metric, ...), tables=({...}, ...))``.
+
+    A section is data: ``figures`` are metric names shown with the previous period's value
+    and the change; each table is ``{"name", "title", "metrics", "group_by", "order", "limit",
+    "chart"}`` (``chart``: ``line``, ``bar`` or ``arc``), answered by the metrics engine. A new
+    ``report_type`` adds a type of report; a report's filters are its metrics' dimensions."""
+
+
+@hookspec
+def run_periodic(now) -> None:
+    """Start what the calendar has due at ``now`` (UTC; in contract 1.1). Every worker calls it
+    about once a minute (``core.scheduler``), several at once: claim each due row with
+    ``core.scheduler.claim_due`` and enqueue its job in the same transaction, so it runs once."""
+
+
+@hookspec
+def register_console_panels(register) -> None:
+    """Add panels to the operators' web console (``/``; added in contract 1.1):
+    ``register(plugins.console.Panel(...))``. A panel is data, not code: a chart, a table or a
+    figure of a metrics query (or a GET of one of the plugin's own routes) on the dashboard or
+    on a page of its own (``page="visitors"`` adds that page to the console's menu). Each
+    operator sees the panels whose metrics and permission they hold. Called by the console
+    plugin; a duplicate panel name is refused with both plugins named."""

@@ -45,6 +45,7 @@ from sqlalchemy.orm import Mapped, Session, SessionTransaction, mapped_column
 from core.db import Base, utcnow
 from core.errors import ServiceUnavailable
 from core.plugins import JobSpec, job_name
+from core.scheduler import run_periodic_tasks
 from core.schemas import plain_json
 
 log = logging.getLogger(__name__)
@@ -352,9 +353,10 @@ def requeue_lost_jobs(app: Flask) -> int:
 
 
 def maintain_jobs(app: Flask) -> None:
-    """The periodic work of every worker: recover expired leases, re-queue lost jobs. Each step
-    is logged and retried at the next tick when it fails (e.g. the database is unreachable)."""
-    for step in (recover_expired_jobs, requeue_lost_jobs):
+    """The periodic work of every worker: recover expired leases, re-queue lost jobs, start what
+    the calendar has due (:mod:`core.scheduler`). Each step is logged and retried at the next
+    tick when it fails (e.g. the database is unreachable)."""
+    for step in (recover_expired_jobs, requeue_lost_jobs, run_periodic_tasks):
         try:
             step(app)
         except Exception:  # noqa: BLE001 - retried at the next tick

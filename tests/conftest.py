@@ -8,6 +8,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -143,3 +144,22 @@ def owner(api) -> dict[str, str]:
 def project(api, owner) -> dict:
     """A project owned by ``owner``."""
     return api.project(owner)
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+"""Debian's Chromium, which Playwright drives (``playwright install`` needs the internet)."""
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Chromium for the browser tests; a missing one fails under NEBULO_REQUIRE_SERVICES."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    if not CHROMIUM.exists():
+        reason = f"no browser at {CHROMIUM} (.ci/run installs it: apt-get install chromium)"
+        if os.environ.get("NEBULO_REQUIRE_SERVICES") == "1":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM))
+        yield browser
+        browser.close()

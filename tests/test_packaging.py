@@ -48,6 +48,21 @@ MIGRATION_FILES = (
     "plugins/messages/migrations/0001_messages.py",
     "assistant/migrations/0001_assistant.py",
 )
+# The console's page and files: served from the installed package, nothing fetched elsewhere.
+CONSOLE_FILES = (
+    "plugins/console/templates/console/index.html",
+    "plugins/console/static/console/console.js",
+    "plugins/console/static/console/console.css",
+    "plugins/console/static/vendor/README.md",
+    "plugins/console/static/vendor/alpinejs-3.17.5/cdn.min.js",
+    "plugins/console/static/vendor/alpinejs-3.17.5/LICENSE",
+    "plugins/console/static/vendor/vega-5.33.1/vega.min.js",
+    "plugins/console/static/vendor/vega-5.33.1/LICENSE",
+    "plugins/console/static/vendor/vega-lite-5.23.0/vega-lite.min.js",
+    "plugins/console/static/vendor/vega-lite-5.23.0/LICENSE",
+    "plugins/console/static/vendor/vega-embed-6.29.0/vega-embed.min.js",
+    "plugins/console/static/vendor/vega-embed-6.29.0/LICENSE",
+)
 SERVER_START_SECONDS = 120
 
 pytestmark = pytest.mark.slow
@@ -129,6 +144,7 @@ def run(venv: Path, cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
 def test_the_wheel_carries_every_migration_and_the_wsgi_module(wheel):
     names = set(zipfile.ZipFile(wheel).namelist())
     assert set(MIGRATION_FILES) <= names
+    assert set(CONSOLE_FILES) <= names
     assert "core/wsgi.py" in names
     assert not any(name.startswith(("tests/", "migrations/")) for name in names)
 
@@ -186,6 +202,9 @@ def test_an_installed_wheel_migrates_loads_the_demo_and_serves(installed, tmp_pa
             assert len(projects) == 1
             orders = http.get(f"/api/v1/orders/{projects[0]['id']}", headers=headers)
             assert orders.status_code == 200 and len(orders.json()) > 0
+            console = http.get("/")
+            assert console.status_code == 200 and "console.js" in console.text
+            assert http.get("/console/assets/vendor/vega-5.33.1/vega.min.js").status_code == 200
             spec = http.get("/openapi.json").json()
             assert "/api/v1/orders/{project_id}" in spec["paths"]
     finally:

@@ -36,8 +36,10 @@ FILE_ID = re.compile(r"[A-Za-z0-9_-]{1,256}")
 FILE_PATH = re.compile(r"[A-Za-z0-9_./-]{1,512}")
 MESSAGE_UPDATES = ("message", "edited_message", "channel_post", "edited_channel_post")
 GROUP_CHATS = frozenset({"group", "supergroup", "channel"})
+ALLOWED_UPDATES = ["message", "edited_message", "callback_query"]
+"""What setWebhook asks Telegram to deliver."""
 SKIPPED_UPDATES = {
-    "callback_query": "callback query (an inline button press): no conversation message to store",
+    "callback_query": "callback query without data or chat: nothing to store",
     "inline_query": "inline query (the bot used inline in another chat): nothing to store",
     "chosen_inline_result": "chosen inline result: nothing to store",
     "my_chat_member": "the bot's own membership changed: nothing to store",
@@ -169,6 +171,54 @@ def _body(message: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+def button_event(pressed: Mapping[str, Any]) -> NormalizedEvent | None:
+    """An inline button press (callback_query) as the customer's ``button_reply`` in the chat
+    of the message that carried the button; None without data or that chat."""
+    data = pressed.get("data")
+    origin = pressed.get("message") if isinstance(pressed.get("message"), dict) else {}
+    chat = origin.get("chat") if isinstance(origin.get("chat"), dict) else None
+    author = pressed.get("from") if isinstance(pressed.get("from"), dict) else {}
+    if not isinstance(data, str) or chat is None or pressed.get("id") is None:
+        return None
+    try:
+        chat_id = str(int(chat["id"]))
+    except (KeyError, TypeError, ValueError):
+        return None
+    title = next(
+        (
+            button.get("text")
+            for row in (origin.get("reply_markup") or {}).get("inline_keyboard") or []
+            for button in row
+            if isinstance(button, dict) and button.get("callback_data") == data
+        ),
+        data,
+    )
+    event: dict[str, Any] = {
+        "provider_message_id": f"callback:{pressed['id']}",
+        "content": str(title),
+        "message_type": "button_reply",
+        "reply_option": {"id": data, "title": title},
+        "sent_at": _moment(origin.get("date")),
+        "details": {"callback_query_id": str(pressed["id"])},
+    }
+    if "message_id" in origin:
+        event["in_reply_to"] = f"{chat_id}:{origin['message_id']}"
+    if is_group(chat):
+        event["conversation"] = {
+            "id": chat_id,
+            "title": chat.get("title"),
+            "type": chat.get("type"),
+        }
+        event["sender"] = {"user_id": str(author.get("id")), "name": _name(author)}
+    else:
+        event["sender"] = {
+            "chat_id": chat_id,
+            "name": _name(author) or _name(chat),
+            "username": author.get("username"),
+        }
+    return NormalizedEvent(INBOUND_MESSAGE, event)
+
+
 class TelegramConnector(Connector):
     provider: ClassVar[str] = "telegram"
     display_name: ClassVar[str] = "Telegram"
@@ -206,6 +256,9 @@ class TelegramConnector(Connector):
             raise MalformedWebhook("an update needs an integer update_id")
         delivery_id = body_fingerprint(raw_body)
         kind = next((k for k in MESSAGE_UPDATES if isinstance(update.get(k), dict)), None)
+        pressed = update.get("callback_query")
+        if kind is None and isinstance(pressed, dict) and button_event(pressed) is not None:
+            return Delivery(delivery_id, "callback_query", [button_event(pressed)])
         if kind is None:
             kinds = sorted(k for k in update if k != "update_id")
             topic = kinds[0] if kinds else "update"
@@ -238,15 +291,21 @@ class TelegramConnector(Connector):
         return f"{base}/bot{self.config['bot_token']}/{method}"
 
     def send_message(
-        self, recipient: Mapping[str, Any], text: str, reference: str | None = None
+        self,
+        recipient: Mapping[str, Any],
+        text: str,
+        reference: str | None = None,
+        buttons: list[list[dict[str, str]]] | None = None,
     ) -> SentMessage:
-        """sendMessage; the Bot API has no field that would echo ``reference`` back."""
+        """sendMessage; the Bot API has no field that would echo ``reference`` back.
+        ``buttons`` are inline keyboard rows ({text, callback_data})."""
         chat_id = recipient.get("chat_id")
         if not chat_id:
             raise ProviderError("Telegram needs the recipient's chat_id", code="NO_RECIPIENT")
-        body = self.request(
-            "POST", self.api_url("sendMessage"), json={"chat_id": chat_id, "text": text}
-        ).json()
+        payload: dict[str, Any] = {"chat_id": chat_id, "text": text}
+        if buttons:
+            payload["reply_markup"] = {"inline_keyboard": buttons}
+        body = self.request("POST", self.api_url("sendMessage"), json=payload).json()
         try:
             return SentMessage(f"{chat_id}:{body['result']['message_id']}")
         except (KeyError, TypeError):
@@ -281,6 +340,42 @@ class TelegramConnector(Connector):
         except ProviderError as error:
             error.message = error.message.replace(self.config["bot_token"], "<bot token>")
             raise
+
+    def answer_button(self, callback_query_id: str) -> None:
+        """answerCallbackQuery: stops the pressed button's loading spinner."""
+        self.request(
+            "POST",
+            self.api_url("answerCallbackQuery"),
+            json={"callback_query_id": callback_query_id},
+        )
+
+    def set_webhook(self, url: str) -> None:
+        """setWebhook with the integration's secret_token, which every update then carries
+        in X-Telegram-Bot-Api-Secret-Token (checked by :meth:`verify_webhook`)."""
+        body = self.request(
+            "POST",
+            self.api_url("setWebhook"),
+            json={
+                "url": url,
+                "secret_token": self.config["secret_token"],
+                "allowed_updates": ALLOWED_UPDATES,
+            },
+        ).json()
+        if not isinstance(body, dict) or body.get("result") is not True:
+            raise ProviderError("Telegram did not confirm the webhook", code="WEBHOOK_NOT_SET")
+
+    def webhook_info(self) -> dict[str, Any]:
+        """getWebhookInfo's url, pending_update_count and last error, if any."""
+        body = self.request("GET", self.api_url("getWebhookInfo")).json()
+        result = body.get("result") if isinstance(body, dict) else None
+        if not isinstance(result, dict):
+            raise ProviderError("Telegram answered getWebhookInfo without a result")
+        return {
+            "url": str(result.get("url") or ""),
+            "pending_update_count": result.get("pending_update_count"),
+            "last_error": provider_message(result.get("last_error_message")),
+            "last_error_date": _moment(result.get("last_error_date")),
+        }
 
     def health(self) -> dict[str, Any]:
         try:

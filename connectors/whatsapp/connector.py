@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hmac
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -22,6 +22,7 @@ from connectors.base import (
     MalformedWebhook,
     MediaContent,
     NormalizedEvent,
+    Progress,
     ProviderError,
     SentMessage,
     body_fingerprint,
@@ -36,6 +37,8 @@ if TYPE_CHECKING:
     import httpx
 
 RATE_LIMIT_CODES = {4, 80007, 130429, 131056}
+TEMPLATE_FIELDS = "id,name,language,category,status,rejected_reason,components"
+TEMPLATE_PAGE_SIZE = 100
 PHONE = re.compile(r"^\+?[0-9]{6,20}$")
 GRAPH_ERROR_TYPE = re.compile(r"[A-Za-z]{1,64}")
 
@@ -172,12 +175,19 @@ class WhatsAppConnector(Connector):
         ConfigField(
             "verify_token", "The token Meta sends back in the webhook handshake.", secret=True
         ),
+        ConfigField(
+            "business_account_id",
+            "The WhatsApp Business Account (WABA) id; needed to sync message templates.",
+            required=False,
+        ),
     )
 
     @classmethod
     def clean_field(cls, name: str, value: str) -> str:
         if name == "phone_number_id" and not value.isdigit():
             raise ValueError("The phone number id is a number, e.g. 106540352242922.")
+        if name == "business_account_id" and not value.isdigit():
+            raise ValueError("The business account id is a number, e.g. 102290129340398.")
         return value
 
     # webhooks -----------------------------------------------------------------------------
@@ -246,6 +256,20 @@ class WhatsAppConnector(Connector):
     ) -> SentMessage:
         """POST /{phone-number-id}/messages; ``reference`` travels as
         ``biz_opaque_callback_data``, which the Cloud API repeats in every status callback."""
+        return self._send(
+            recipient, {"type": "text", "text": {"preview_url": False, "body": text}}, reference
+        )
+
+    def send_template(
+        self, recipient: Mapping[str, Any], template: Mapping[str, Any], reference: str | None
+    ) -> SentMessage:
+        """A template message (the only kind WhatsApp accepts outside the 24-hour window);
+        ``template`` is the wire object built by ``templates.send_payload``."""
+        return self._send(recipient, {"type": "template", "template": dict(template)}, reference)
+
+    def _send(
+        self, recipient: Mapping[str, Any], content: Mapping[str, Any], reference: str | None
+    ) -> SentMessage:
         phone = str(recipient.get("phone") or "").replace(" ", "")
         if not PHONE.match(phone):
             raise ProviderError("WhatsApp needs the recipient's phone number", code="NO_RECIPIENT")
@@ -253,8 +277,7 @@ class WhatsAppConnector(Connector):
             "messaging_product": "whatsapp",
             "recipient_type": "individual",
             "to": phone.lstrip("+"),
-            "type": "text",
-            "text": {"preview_url": False, "body": text},
+            **content,
         }
         if reference:
             payload["biz_opaque_callback_data"] = reference
@@ -264,6 +287,30 @@ class WhatsAppConnector(Connector):
             return SentMessage(str(body["messages"][0]["id"]))
         except (KeyError, IndexError, TypeError):
             raise ProviderError("WhatsApp accepted the message without a message id") from None
+
+    def message_templates(self, progress: Progress) -> Iterator[list[dict[str, Any]]]:
+        """Pages of the business account's templates (GET /{waba-id}/message_templates),
+        following ``paging.next`` while it points at the same Graph API."""
+        account = self.config.get("business_account_id")
+        if not account:
+            raise ProviderError(
+                "Set the integration's business_account_id to sync templates",
+                code="NO_BUSINESS_ACCOUNT",
+            )
+        url: str | None = self.api_url(f"{account}/message_templates")
+        params: dict[str, Any] | None = {"fields": TEMPLATE_FIELDS, "limit": TEMPLATE_PAGE_SIZE}
+        pages = 0
+        while url:
+            body = self.request("GET", url, params=params, headers=self._auth()).json()
+            if not isinstance(body, dict) or not isinstance(body.get("data"), list):
+                raise ProviderError("WhatsApp answered the template list without a data list")
+            pages += 1
+            yield [t for t in body["data"] if isinstance(t, dict)]
+            progress(min(95, pages * 10), f"{pages} page(s) of templates read")
+            following = (body.get("paging") or {}).get("next")
+            base = self.settings.get("NEBULO_WHATSAPP_BASE_URL").rstrip("/") + "/"
+            url = following if isinstance(following, str) and following.startswith(base) else None
+            params = None
 
     def error_from_response(self, response: httpx.Response) -> ProviderError:
         """Graph API errors: ``{"error": {"message", "type", "code", "fbtrace_id"}}``."""

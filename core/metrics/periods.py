@@ -177,8 +177,9 @@ def shift_period(period: Period, how: str) -> Period:
 
 
 RELATIVE = re.compile(
-    r"^(?:and\s+)?(?:what about\s+)?(?:the\s+)?"
-    r"(day|week|month|quarter|year)\s+before(?:\s+that)?\??$"
+    r"^(?:and\s+)?(?:what about\s+|how about\s+)?(?:the\s+|a\s+|one\s+)?"
+    r"(day|week|month|quarter|year|one|period)\s+(?:before|earlier|prior)"
+    r"(?:\s+(?:that|it|this))?\??$"
 )
 
 
@@ -192,7 +193,8 @@ def parse_period(text: str, today: date, previous: Period | None = None) -> Peri
     if relative:
         if previous is None:
             raise _unknown(text, "'the ... before that' needs a period asked about before")
-        return shift_period(previous, relative.group(1))
+        unit = relative.group(1)
+        return shift_period(previous, "previous_period" if unit in ("one", "period") else unit)
     for reader in READERS:
         period = reader(cleaned, today)
         if period is not None:
@@ -212,6 +214,11 @@ def _named(text: str, today: date) -> Period | None:
         return day(today, "today")
     if text == "yesterday":
         return day(today - timedelta(days=1), "yesterday")
+    weekend = re.fullmatch(r"(this|last|previous) weekend", text)
+    if weekend:
+        week = week_of(today if weekend.group(1) == "this" else today - timedelta(days=7))
+        saturday = week.start + timedelta(days=5)
+        return Period(saturday, week.end, f"{weekend.group(1)} weekend")
     match = re.fullmatch(r"(this|last|previous) (week|month|quarter|year)", text)
     if not match:
         return None
@@ -282,6 +289,12 @@ def _between(text: str, today: date) -> Period | None:
     return Period(start, end, f"{start.isoformat()} to {end.isoformat()}")
 
 
+def _week_of(text: str, today: date) -> Period | None:
+    match = re.fullmatch(r"(?:the )?week of (.+)", text)
+    value = parse_date(match.group(1), today) if match else None
+    return week_of(value) if value is not None else None
+
+
 def _single_date(text: str, today: date) -> Period | None:
     value = parse_date(re.sub(r"^on ", "", text), today)
     return day(value) if value is not None else None
@@ -290,7 +303,7 @@ def _single_date(text: str, today: date) -> Period | None:
 def parse_date(text: str, today: date) -> date | None:
     """A day from "2025-06-01", "June 1", "1 June", "June 1st 2025" (no year: the last one
     on or before today)."""
-    text = text.strip()
+    text = re.sub(r"^the ", "", text.strip()).replace(" of ", " ")
     try:
         return date.fromisoformat(text)
     except ValueError:
@@ -313,7 +326,23 @@ def parse_date(text: str, today: date) -> date | None:
     return value
 
 
-READERS = (_named, _rolling, _calendar, _weekday, _since, _between, _single_date)
+READERS = (_named, _rolling, _calendar, _weekday, _since, _between, _week_of, _single_date)
+
+
+def period_text(period: Period) -> str:
+    """Text :func:`parse_period` reads back as ``period`` on any day, its kind kept: how a
+    period worked out from an earlier one ("the week before that") is written down."""
+    if period.kind == "day":
+        return period.start.isoformat()
+    if period.kind == "week":
+        return f"week of {period.start.isoformat()}"
+    if period.kind == "month":
+        return f"{calendar.month_name[period.start.month]} {period.start.year}"
+    if period.kind == "quarter":
+        return f"Q{(period.start.month - 1) // 3 + 1} {period.start.year}"
+    if period.kind == "year":
+        return str(period.start.year)
+    return f"between {period.start.isoformat()} and {period.end.isoformat()}"
 
 
 def explicit_period(start: date, end: date) -> Period:

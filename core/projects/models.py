@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.db import Base, IdMixin, ProjectScoped, TimestampMixin, utcnow
@@ -32,6 +32,9 @@ class ProjectMember(Base):
     )
     role: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The project a user's requests act in where the path names none (the compatibility
+    # routes of the original systems); at most one per user, see set_default_project.
+    is_default: Mapped[bool] = mapped_column(default=False, server_default=false())
 
 
 class Invitation(IdMixin, ProjectScoped, Base):

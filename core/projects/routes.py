@@ -143,6 +143,24 @@ class ProjectItem(MethodView):
         session.commit()
 
 
+class DefaultProjectSchema(StrictSchema):
+    project_id = fields.UUID(dump_only=True)
+    is_default = fields.Boolean(dump_only=True)
+
+
+@blp.route("/<uuid:project_id>/default")
+class DefaultProject(MethodView):
+    @blp.response(200, DefaultProjectSchema)
+    def put(self, project_id: UUID):
+        """Make this project the caller's default: requests whose path names no project (the
+        original systems' paths, plugin ``compat``) act in it. A user with one project has it
+        as default without choosing."""
+        session = get_session()
+        services.set_default_project(session, project_context(project_id, "view_project"))
+        session.commit()
+        return {"project_id": project_id, "is_default": True}
+
+
 @blp.route("/<uuid:project_id>/members")
 class Members(MethodView):
     @blp.response(200, MemberSchema(many=True))

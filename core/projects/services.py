@@ -72,6 +72,32 @@ def delete_project(session: Session, ctx: Context) -> None:
     session.delete(get_project(session, ctx))
 
 
+def set_default_project(session: Session, ctx: Context) -> None:
+    """Make ``ctx``'s project the calling user's default, the one requests act in where the
+    path names no project (the original systems' paths); any other default is cleared."""
+    if ctx.user_id is None:
+        raise Forbidden("An API key always acts in its own project; only users pick a default")
+    session.execute(
+        update(ProjectMember)
+        .where(ProjectMember.user_id == ctx.user_id)
+        .values(is_default=ProjectMember.project_id == ctx.project_id)
+    )
+
+
+def default_project_id(session: Session, user_id: uuid.UUID) -> uuid.UUID | None:
+    """The user's default project: the membership marked default, else their only project;
+    ``None`` when they have several and chose none (or have none)."""
+    rows = session.execute(
+        select(ProjectMember.project_id, ProjectMember.is_default)
+        .where(ProjectMember.user_id == user_id)
+        .order_by(ProjectMember.is_default.desc())
+        .limit(2)
+    ).all()
+    if rows and (rows[0].is_default or len(rows) == 1):
+        return rows[0].project_id
+    return None
+
+
 def list_members(ctx: Context):
     return (
         select(ProjectMember, User)

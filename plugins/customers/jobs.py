@@ -5,8 +5,40 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from core.jobs import JobRun
+from sqlalchemy.orm import Session
+
+from core.context import Context
+from core.jobs import JobRun, enqueue
 from plugins.customers import services
+
+
+def start_training(session: Session, ctx: Context) -> tuple[str, str]:
+    """Queue a churn model training (409 first when the labels cannot train one); the job's id
+    and what it does, for every route that offers training."""
+    services.check_can_train(session, ctx)
+    job_id = enqueue(
+        train_churn_model, str(ctx.project_id), project_id=ctx.project_id, user_id=ctx.user_id
+    )
+    return job_id, "Training a churn model on the labelled customers"
+
+
+def start_batch_prediction(
+    session: Session, ctx: Context, customer_ids: list[uuid.UUID] | None
+) -> tuple[str, str]:
+    """Queue the scoring of ``customer_ids`` (None: every customer); 409 without a model and
+    404 for an id outside the project, before anything is queued."""
+    services.require_model(session, ctx.project_id)
+    if customer_ids is not None:
+        services.check_customers_exist(session, ctx, customer_ids)
+    job_id = enqueue(
+        predict_customers,
+        str(ctx.project_id),
+        None if customer_ids is None else [str(value) for value in customer_ids],
+        project_id=ctx.project_id,
+        user_id=ctx.user_id,
+    )
+    what = "every customer" if customer_ids is None else f"{len(customer_ids)} customer(s)"
+    return job_id, f"Scoring {what}"
 
 
 def train_churn_model(run: JobRun, project_id: str) -> dict[str, Any]:

@@ -9,7 +9,6 @@ from flask_smorest import Blueprint
 
 from core.context import project_context
 from core.db import get_session
-from core.jobs import enqueue
 from core.pagination import paginate
 from plugins.customers import jobs, services
 from plugins.customers.schemas import (
@@ -117,22 +116,10 @@ class PredictBatch(MethodView):
     @blp.alt_response(409, response="DEFAULT_ERROR", description="No model trained yet")
     def post(self, data, project_id: UUID):
         """Score the given customers, or every customer, in a background job."""
-        session = get_session()
         ctx = project_context(project_id, "manage_customers")
         ctx.require("view_predictions")
-        services.require_model(session, ctx.project_id)
-        ids = data.get("customer_ids")
-        if ids is not None:
-            services.check_customers_exist(session, ctx, ids)
-        job_id = enqueue(
-            jobs.predict_customers,
-            str(project_id),
-            None if ids is None else [str(value) for value in ids],
-            project_id=project_id,
-            user_id=ctx.user_id,
-        )
-        what = "every customer" if ids is None else f"{len(ids)} customer(s)"
-        return {"job_id": job_id, "status": "queued", "message": f"Scoring {what}"}
+        job_id, message = jobs.start_batch_prediction(get_session(), ctx, data.get("customer_ids"))
+        return {"job_id": job_id, "status": "queued", "message": message}
 
 
 @blp.route("/<uuid:project_id>/risk/dashboard")
@@ -174,14 +161,6 @@ class ModelTrain(MethodView):
     @blp.alt_response(409, response="DEFAULT_ERROR", description="Too few labelled customers")
     def post(self, project_id: UUID):
         """Train a new churn model version in a background job (GET /api/v1/jobs/{job_id})."""
-        session = get_session()
         ctx = project_context(project_id, "train_models")
-        services.check_can_train(session, ctx)
-        job_id = enqueue(
-            jobs.train_churn_model, str(project_id), project_id=project_id, user_id=ctx.user_id
-        )
-        return {
-            "job_id": job_id,
-            "status": "queued",
-            "message": "Training a churn model on the labelled customers",
-        }
+        job_id, message = jobs.start_training(get_session(), ctx)
+        return {"job_id": job_id, "status": "queued", "message": message}

@@ -28,14 +28,18 @@ def _summary(customer: Customer) -> dict[str, Any]:
 
 @tool(
     permission="view_customers",
-    examples=("find the customer anna@example.com", "who is the customer called Hargrave?"),
+    examples=(
+        "find the customer anna@example.com",
+        "who is the customer called Hargrave?",
+        "search customers by name",
+    ),
 )
 def find_customer(ctx: ToolContext, query: str, limit: int = 5) -> list[dict[str, Any]]:
-    """Find customers whose name, email or phone contains ``query``; returns their ids and
-    current churn risk. Use it to get a customer's id before asking for a profile."""
-    statement = services.list_customers(ctx.context, {"search": query, "sort_by": "name"})
-    customers = ctx.session.scalars(statement.limit(max(1, min(limit, 50))))
-    return [_summary(customer) for customer in customers]
+    """Find the customers ``query`` names (a name in any case or with typos, an email, a
+    phone or an id): the one meant, or each it could mean; with their ids and current churn
+    risk. Use it to get a customer's id before asking for a profile."""
+    found = find_customers(ctx.session, ctx.context, query)
+    return [_summary(customer) for customer in found.candidates[: max(1, min(limit, 50))]]
 
 
 @tool(
@@ -84,6 +88,8 @@ def customer_profile(ctx: ToolContext, customer_id: uuid.UUID) -> dict[str, Any]
     examples=(
         "which customers are most likely to churn?",
         "list the 5 customers at highest risk of leaving",
+        "who are our riskiest customers?",
+        "customers who stopped buying",
     ),
 )
 def high_risk_customers(ctx: ToolContext, limit: int = 10) -> dict[str, Any]:

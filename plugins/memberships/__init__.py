@@ -7,6 +7,7 @@ from pathlib import Path
 
 from core.config import Setting
 from core.hookspecs import hookimpl
+from plugins.memberships.reports import report_sections  # noqa: F401 - the reports hook
 
 
 @hookimpl

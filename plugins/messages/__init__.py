@@ -3,10 +3,12 @@ sending with retries, order sync and the customer bot."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from core.config import Setting, parse_bool
 from core.hookspecs import hookimpl
+from plugins.messages.reports import report_sections  # noqa: F401 - the reports hook
 
 
 @hookimpl
@@ -43,12 +45,27 @@ def register_settings(register):
     )
     register(
         Setting(
+            "NEBULO_PUBLIC_URL",
+            None,
+            "This server's public https address (https://ops.example.com): Telegram "
+            "integrations register their webhook under it when connected",
+            parse_public_url,
+        )
+    )
+    register(
+        Setting(
             "NEBULO_WEBHOOK_VERIFY_SIGNATURES",
             True,
             "Check provider webhook signatures (always on in production; off only for benchmarks)",
             parse_bool,
         )
     )
+
+
+def parse_public_url(value: str) -> str:
+    if not re.match(r"^https?://[^\s/?#]+(/[^\s?#]*)?$", value.strip()):
+        raise ValueError(f"{value!r} is not an http(s) address like https://ops.example.com")
+    return value.strip().rstrip("/")
 
 
 @hookimpl
@@ -72,6 +89,7 @@ def register_models(register):
 
 @hookimpl
 def register_blueprints(register):
+    from plugins.messages import routes_bot  # noqa: F401 - adds its routes to the blueprints
     from plugins.messages.routes import integrations_blp, messages_blp, webhooks_blp
 
     register(integrations_blp)
@@ -87,6 +105,8 @@ def register_jobs(register):
     register(jobs.deliver_message, retries=jobs.SEND_RETRIES, backoff=(5, 30, 120, 600))
     register(jobs.sync_integration, retries=jobs.SYNC_RETRIES)
     register(jobs.answer_customer, retries=jobs.ANSWER_RETRIES, backoff=(5, 60))
+    register(jobs.sync_templates, retries=jobs.SYNC_RETRIES)
+    register(jobs.register_webhook, retries=jobs.WEBHOOK_RETRIES)
 
 
 @hookimpl

@@ -14,14 +14,15 @@ import string
 import uuid
 from datetime import datetime, timedelta
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.context import Context
 from core.db import utcnow
 from plugins.customers import services as customer_services
 from plugins.customers.models import Customer
-from plugins.messages import links, services
-from plugins.messages.models import Integration, Message
+from plugins.messages import conversations, links, services
+from plugins.messages.models import ChannelConversation, Integration, Message
 
 SEED = 14
 DAYS = 30
@@ -50,6 +51,8 @@ REPLIES = (
     "Of course, send us the new address and we will update it.",
 )
 UNREAD_QUESTIONS = 4
+QUIET = timedelta(days=2)
+"""A demo conversation this long without a customer message was closed."""
 """The latest questions nobody has read yet (besides the ones flagged for a person)."""
 
 
@@ -94,6 +97,44 @@ def load_demo_messages(session: Session, project_id: uuid.UUID) -> None:
     for question in unread:
         question.is_read, question.read_at = False, None
     session.flush()
+    _file_conversations(session, {whatsapp.id: whatsapp, telegram.id: telegram})
+
+
+def _file_conversations(session: Session, integrations: dict[uuid.UUID, Integration]) -> None:
+    """File the demo's messages in conversations, oldest first, as live traffic would be: the
+    bot outcome metrics then have something to count. A flagged question hands off."""
+    messages = session.scalars(
+        select(Message)
+        .where(Message.integration_id.in_(list(integrations)))
+        .order_by(Message.created_at, Message.id)
+    ).all()
+    for message in messages:
+        integration = integrations[message.integration_id]
+        if message.direction == "outbound":
+            conversations.record_reply(session, integration, message, at=message.created_at)
+            continue
+        _close_if_quiet(session, integration, message)
+        conversation = conversations.track_inbound(session, integration, message)
+        if message.needs_human and conversation is not None:
+            conversations.hand_off(conversation, "sentiment", message.flag_reason)
+    session.flush()
+
+
+def _close_if_quiet(session: Session, integration: Integration, message: Message) -> None:
+    """An operator closed the customer's conversation a day after it went quiet (for two
+    days or more); their next message opens a new one."""
+    contact = conversations.contact_of(integration.provider, message.sender)
+    quiet = session.scalar(
+        select(ChannelConversation).where(
+            ChannelConversation.integration_id == integration.id,
+            ChannelConversation.contact == contact,
+            ChannelConversation.status != "closed",
+            ChannelConversation.last_inbound_at < message.created_at - QUIET,
+        )
+    )
+    if quiet is not None:
+        quiet.status, quiet.closed_at = "closed", quiet.last_inbound_at + timedelta(days=1)
+        session.flush()
 
 
 def _token(rng: random.Random, length: int, alphabet: str = string.ascii_letters + string.digits):
@@ -151,6 +192,7 @@ def _inbound(
         provider_message_id=f"demo-{uuid.uuid4().hex}",
         is_read=True,
         created_at=sent,
+        sent_at=sent,
     )
 
 

@@ -7,13 +7,14 @@ from typing import Any
 
 from connectors.base import ProviderError, call_with_rate_limit
 from core.jobs import JobRun, enqueue
-from plugins.messages import bot, services
+from plugins.messages import bot, services, templates, webhook_setup
 from plugins.messages.models import Integration
 
 PROCESS_RETRIES = 3
 SEND_RETRIES = 4
 SYNC_RETRIES = 0
 ANSWER_RETRIES = 2
+WEBHOOK_RETRIES = 0
 
 
 def process_deliveries(run: JobRun, project_id: str, integration_id: str) -> dict[str, Any]:
@@ -72,9 +73,10 @@ def _deliver(run: JobRun, ctx: Any, message_id: uuid.UUID) -> dict[str, Any]:
             return {"status": "failed"}
         connector = services.connector_for(integration)
         recipient, content = dict(message.recipient), message.content
+        content_type, details = message.content_type, dict(message.details or {})
     try:
         sent = call_with_rate_limit(
-            lambda: connector.send_message(recipient, content, reference=str(message_id)),
+            lambda: _send(connector, recipient, content, content_type, details, str(message_id)),
             attempts=3,
             max_wait=30,
         )
@@ -97,6 +99,23 @@ def _deliver(run: JobRun, ctx: Any, message_id: uuid.UUID) -> dict[str, Any]:
     return {"status": "sent", "provider_message_id": sent.provider_message_id}
 
 
+def _send(
+    connector: Any,
+    recipient: dict[str, Any],
+    content: str,
+    content_type: str,
+    details: dict[str, Any],
+    reference: str,
+) -> Any:
+    """A template goes as a template (WhatsApp); a reply with buttons carries them
+    (Telegram's inline keyboard); anything else as text."""
+    if content_type == "template":
+        return connector.send_template(recipient, details["template"], reference)
+    if details.get("buttons"):
+        return connector.send_message(recipient, content, reference, buttons=details["buttons"])
+    return connector.send_message(recipient, content, reference=reference)
+
+
 def sync_integration(run: JobRun, project_id: str, integration_id: str) -> dict[str, Any]:
     """Sync an integration's orders, reporting progress per page. Not retried: a failed sync
     marks the integration in error and re-running it is safe (incremental, upserts)."""
@@ -110,7 +129,25 @@ def answer_customer(run: JobRun, project_id: str, message_id: str) -> dict[str, 
     ctx = services.system_context(project_id)
     with run.session() as session:
         outcome = bot.answer_customer(session, ctx, uuid.UUID(message_id))
-    if outcome.reply is not None:
+    for reply in outcome.replies:
         with run.session() as session:
-            services.queue_for_sending(session, session.merge(outcome.reply))
+            services.queue_for_sending(session, session.merge(reply))
+    if outcome.button_press:
+        bot.acknowledge_button(run.session, ctx, uuid.UUID(message_id))
     return outcome.summary()
+
+
+def sync_templates(run: JobRun, project_id: str, integration_id: str) -> dict[str, Any]:
+    """Sync a WhatsApp integration's message templates, reporting progress per page. Not
+    retried: re-running it is safe (upserts)."""
+    return templates.sync(
+        run.session, services.system_context(project_id), uuid.UUID(integration_id), run.progress
+    )
+
+
+def register_webhook(run: JobRun, project_id: str, integration_id: str) -> dict[str, Any]:
+    """Register a Telegram integration's webhook and check it; the outcome is on the
+    integration (a failure is not retried here: it is shown, and can be re-run)."""
+    return webhook_setup.register(
+        run.session, services.system_context(project_id), uuid.UUID(integration_id)
+    )

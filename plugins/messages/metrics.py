@@ -1,5 +1,7 @@
 """The messages plugin's metrics: inbound, outbound, unread, waiting for a human,
-AI-answered share and first-response time, over ``messages``."""
+AI-answered share and first-response time, over ``messages``; and the bot's outcomes over
+``channel_conversations``: conversations the bot handled alone, handoffs and their reasons,
+first-response time of the bot and of people, conversations reopened within 7 days."""
 
 from __future__ import annotations
 
@@ -7,7 +9,7 @@ from sqlalchemy import func, select
 
 from core.metrics import Dimension, Metric
 from core.metrics.registry import seconds_between
-from plugins.messages.models import Message
+from plugins.messages.models import HANDOFF_REASONS, ChannelConversation, Message
 
 messages = Message.__table__
 inbound = messages.c.direction == "inbound"
@@ -35,6 +37,18 @@ MESSAGE_SOURCE = {
     "dimensions": (CHANNEL,),
 }
 NOW = {**MESSAGE_SOURCE, "time_column": None}
+
+chats = ChannelConversation.__table__
+CONVERSATION_CHANNEL = Dimension("channel", "Channel", chats.c.provider, words=("provider",))
+CONVERSATION_SOURCE = {
+    "permission": "view_messages",
+    "source": chats,
+    "project_column": chats.c.project_id,
+    "time_column": chats.c.opened_at,
+    "dimensions": (CONVERSATION_CHANNEL,),
+}
+handed_off = chats.c.handed_off_at.is_not(None)
+solved_by_bot = (chats.c.bot_replies > 0) & (chats.c.human_replies == 0) & ~handed_off
 
 METRICS = (
     Metric(
@@ -111,5 +125,112 @@ METRICS = (
         description="Seconds from a received message to the first reply to it (average)",
         words=("response time", "first response", "reply time", "how fast do we answer"),
         examples=("How quickly do we answer messages?",),
+    ),
+    Metric(
+        name="customer_conversations",
+        label="Customer conversations",
+        unit="count",
+        measure="count",
+        description="Conversations customers opened on a channel (counted when opened)",
+        words=("conversations", "chats", "customer chats", "threads"),
+        **CONVERSATION_SOURCE,
+    ),
+    Metric(
+        name="bot_solved_conversations",
+        label="Conversations the bot handled alone",
+        unit="count",
+        measure="count",
+        condition=solved_by_bot,
+        description="Conversations the bot answered with no person replying and no handoff",
+        words=("solved by the bot", "bot alone", "bot solved", "handled by the bot"),
+        examples=("How many chats did the bot solve last week?",),
+        **CONVERSATION_SOURCE,
+    ),
+    Metric(
+        name="bot_solved_share",
+        label="Share of conversations the bot handled alone",
+        unit="percent",
+        measure="ratio",
+        numerator="bot_solved_conversations",
+        denominator="customer_conversations",
+        words=("bot resolution rate", "containment rate", "automation rate"),
+        **CONVERSATION_SOURCE,
+    ),
+    Metric(
+        name="handed_off_conversations",
+        label="Conversations handed to a person",
+        unit="count",
+        measure="count",
+        condition=handed_off,
+        description="Conversations the bot handed to a person, by the first reason",
+        words=("handoffs", "handed off", "escalations", "passed to a human"),
+        examples=("Why did the bot pass chats to a person this month?",),
+        **{
+            **CONVERSATION_SOURCE,
+            "dimensions": (
+                CONVERSATION_CHANNEL,
+                Dimension(
+                    "handoff_reason",
+                    "Handoff reason",
+                    chats.c.handoff_reason,
+                    values=HANDOFF_REASONS,
+                    words=("reason", "why"),
+                ),
+            ),
+        },
+    ),
+    Metric(
+        name="handoff_rate",
+        label="Handoff rate",
+        unit="percent",
+        measure="ratio",
+        numerator="handed_off_conversations",
+        denominator="customer_conversations",
+        words=("handoff rate", "escalation rate", "share handed off"),
+        **CONVERSATION_SOURCE,
+    ),
+    Metric(
+        name="conversations_waiting_for_human",
+        label="Conversations waiting for a person",
+        unit="count",
+        measure="count",
+        condition=chats.c.status == "waiting_human",
+        description="Conversations handed off and not yet closed or handed back, now",
+        words=("waiting for a person", "human queue", "handoff queue"),
+        **{**CONVERSATION_SOURCE, "time_column": None},
+    ),
+    Metric(
+        name="conversation_first_response_time",
+        label="First response time per conversation",
+        unit="duration",
+        measure="avg",
+        condition=chats.c.first_response_at.is_not(None),
+        expression=seconds_between(chats.c.first_response_at, chats.c.opened_at),
+        description="Seconds from a conversation's first message to its first reply, by who "
+        "replied first (bot or human)",
+        words=("bot response time", "human response time", "time to first reply"),
+        **{
+            **CONVERSATION_SOURCE,
+            "dimensions": (
+                CONVERSATION_CHANNEL,
+                Dimension(
+                    "responder",
+                    "First responder",
+                    chats.c.first_responder,
+                    values=("bot", "human"),
+                    words=("bot or human", "who answered"),
+                ),
+            ),
+        },
+    ),
+    Metric(
+        name="reopened_conversations",
+        label="Conversations reopened within 7 days",
+        unit="count",
+        measure="count",
+        condition=chats.c.reopened_from_id.is_not(None),
+        description="Conversations a customer opened within 7 days of the last one closing",
+        words=("reopened", "came back", "returned within a week", "reopen"),
+        **CONVERSATION_SOURCE,
     ),
 )

@@ -37,6 +37,12 @@ class Integration(IdMixin, ProjectScoped, TimestampMixin, Base):
     processing_job_id: Mapped[uuid.UUID | None]
     """The job that will process this integration's received deliveries, while one is queued
     or running and has not yet started draining; see ``services.schedule_processing``."""
+    bot_settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    """The customer bot's controls (``bot_settings.BotSettingsSchema``): business hours,
+    out-of-hours reply, handoff keywords and button, handoff on/off, bot hours."""
+    webhook_state: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    """Where the provider was told to deliver (Telegram's setWebhook): {status, url, error,
+    checked_at, pending_update_count}; ``status`` is registered, failed or not_registered."""
 
 
 class InboundDelivery(IdMixin, ProjectScoped, Base):
@@ -119,7 +125,99 @@ class Message(IdMixin, ProjectScoped, Base):
     flag_reason: Mapped[str | None] = mapped_column(String(500))
     error: Mapped[str | None] = mapped_column(Text)
     job_id: Mapped[uuid.UUID | None]
+    conversation_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("channel_conversations.id", ondelete="SET NULL"), index=True
+    )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None]
     delivered_at: Mapped[datetime | None]
     read_at: Mapped[datetime | None]
+
+
+CONVERSATION_STATUSES = ("open", "waiting_human", "closed")
+HANDOFF_REASONS = (
+    "asked_for_human",
+    "no_tool_answer",
+    "out_of_window",
+    "policy_refusal",
+    "sentiment",
+    "operator",
+)
+"""Why a conversation went to a person: the customer asked (keyword or button), no tool could
+answer, the WhatsApp window had closed before the bot could answer, the assistant refused by
+policy, a negative or urgent message, or an operator took it."""
+
+
+class ChannelConversation(IdMixin, ProjectScoped, Base):
+    """One customer's conversation on one integration, from their first message until an
+    operator closes it; their next message opens a new one (``reopened_from_id`` when the
+    last one closed less than 7 days before). While ``waiting_human`` the bot stays silent."""
+
+    __tablename__ = "channel_conversations"
+    __table_args__ = (
+        Index("ix_channel_conversations_contact", "integration_id", "contact", "status"),
+        Index("ix_channel_conversations_project_opened", "project_id", "opened_at"),
+    )
+
+    integration_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("integrations.id", ondelete="CASCADE")
+    )
+    provider: Mapped[str] = mapped_column(String(32))
+    contact: Mapped[str] = mapped_column(String(64))
+    """The customer's address on the channel: a WhatsApp number (digits) or a Telegram chat."""
+    customer_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("customers.id", ondelete="SET NULL"), index=True
+    )
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    opened_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_inbound_at: Mapped[datetime | None]
+    """When the customer last wrote (the provider's time): WhatsApp's 24-hour window."""
+    closed_at: Mapped[datetime | None]
+    handed_off_at: Mapped[datetime | None]
+    handoff_reason: Mapped[str | None] = mapped_column(String(32))
+    handoff_note: Mapped[str | None] = mapped_column(String(500))
+    handoff_count: Mapped[int] = mapped_column(default=0)
+    first_response_at: Mapped[datetime | None]
+    first_responder: Mapped[str | None] = mapped_column(String(8))
+    """``bot`` or ``human``: who answered the customer first."""
+    bot_replies: Mapped[int] = mapped_column(default=0)
+    human_replies: Mapped[int] = mapped_column(default=0)
+    out_of_hours_replied_at: Mapped[datetime | None]
+    reopened_from_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("channel_conversations.id", ondelete="SET NULL")
+    )
+
+
+TEMPLATE_STATUSES = (
+    "APPROVED",
+    "PENDING",
+    "REJECTED",
+    "PAUSED",
+    "DISABLED",
+    "IN_APPEAL",
+    "PENDING_DELETION",
+    "DELETED",
+    "LIMIT_EXCEEDED",
+)
+
+
+class MessageTemplate(IdMixin, ProjectScoped, Base):
+    """A WhatsApp message template as Meta last reported it, with the variables it takes."""
+
+    __tablename__ = "message_templates"
+    __table_args__ = (UniqueConstraint("integration_id", "name", "language"),)
+
+    integration_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("integrations.id", ondelete="CASCADE"), index=True
+    )
+    provider_template_id: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(512))
+    language: Mapped[str] = mapped_column(String(16))
+    category: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(32))
+    rejected_reason: Mapped[str | None] = mapped_column(String(200))
+    components: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    variables: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    """What a send must fill: [{component (header, body or button), index (a button's),
+    name ("1" or a named parameter), type (text, image, video, document)}], in order."""
+    synced_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -13,7 +13,7 @@ from core.db import get_session
 from core.http import accepts, any_query_parameters
 from core.limits import rate_limit
 from core.pagination import paginate
-from plugins.messages import media, services
+from plugins.messages import bot_settings, media, services, webhook_setup
 from plugins.messages.schemas import (
     ChannelMessageSchema,
     ConnectSchema,
@@ -54,6 +54,8 @@ def integration_view(integration) -> dict:
         "config": services.masked_config(integration),
         "auto_reply": integration.auto_reply,
         "human_handoff": integration.human_handoff,
+        "bot": bot_settings.effective(integration.bot_settings),
+        "webhook": integration.webhook_state or None,
         "webhook_path": f"/api/v1/webhooks/{integration.provider}/{integration.id}",
         "last_sync": integration.last_sync,
         "last_error": integration.last_error,
@@ -66,7 +68,9 @@ class Connect(MethodView):
     @integrations_blp.arguments(ConnectSchema)
     @integrations_blp.response(201, IntegrationSchema)
     def post(self, data, project_id: UUID):
-        """Connect a provider; secret config fields are encrypted and only shown masked."""
+        """Connect a provider; secret config fields are encrypted and only shown masked. A
+        Telegram bot's webhook is then registered (setWebhook with the secret token) and
+        checked by a job: see the integration's ``webhook``."""
         ctx = project_context(project_id, "manage_integrations")
         session = get_session()
         integration = services.connect_integration(
@@ -76,7 +80,9 @@ class Connect(MethodView):
             data["config"],
             auto_reply=data["auto_reply"],
             human_handoff=data["human_handoff"],
+            bot=data["bot"],
         )
+        webhook_setup.schedule(session, integration)
         session.commit()
         return integration_view(integration)
 

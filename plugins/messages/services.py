@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
+from marshmallow import ValidationError
 from sqlalchemy import Select, case, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -39,9 +40,9 @@ from core.errors import (
     Unauthorized,
 )
 from core.events import publish
-from plugins.messages import inbound, links, vault
+from plugins.messages import bot_settings, conversations, inbound, links, vault
 from plugins.messages.inbound import message_payload
-from plugins.messages.models import InboundDelivery, Integration, Message
+from plugins.messages.models import ChannelConversation, InboundDelivery, Integration, Message
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +71,10 @@ def _state() -> Any:
     return current_app.extensions["nebulo"]
 
 
+def app_settings() -> Any:
+    return _state().settings
+
+
 def connector_classes() -> dict[str, type[Connector]]:
     return _state().registry.connectors
 
@@ -93,8 +98,10 @@ def connect_integration(
     *,
     auto_reply: bool = False,
     human_handoff: str = "instead",
+    bot: Mapping[str, Any] | None = None,
 ) -> Integration:
-    """Validate ``config`` for ``provider`` and store it, secrets encrypted."""
+    """Validate ``config`` for ``provider`` and store it, secrets encrypted; ``bot`` is the
+    customer bot's settings (``bot_settings.BotSettingsSchema``, already loaded)."""
     ctx.require("manage_integrations")
     connector = connector_classes().get(provider)
     if connector is None:
@@ -110,6 +117,8 @@ def connect_integration(
         public_config={k: v for k, v in cleaned.items() if k not in secret_names},
         auto_reply=auto_reply,
         human_handoff=human_handoff,
+        bot_settings=dict(bot or {}),
+        webhook_state={},
     )
     secrets = {k: v for k, v in cleaned.items() if k in secret_names}
     integration.encrypted_secrets = vault.encrypt(_state().settings, integration.id, secrets)
@@ -153,12 +162,18 @@ def get_integration(session: Session, ctx: Context, integration_id: uuid.UUID) -
 def update_integration(
     session: Session, ctx: Context, integration_id: uuid.UUID, changes: Mapping[str, Any]
 ) -> Integration:
-    """Switch the customer bot (``auto_reply``) and its ``human_handoff`` rule."""
+    """Switch the customer bot (``auto_reply``), its ``human_handoff`` rule and its ``bot``
+    settings (only those given change; the result is validated as a whole: 422)."""
     ctx.require("manage_integrations")
     integration = get_integration(session, ctx, integration_id)
     for name in ("auto_reply", "human_handoff"):
         if name in changes:
             setattr(integration, name, changes[name])
+    if "bot" in changes:
+        try:
+            integration.bot_settings = bot_settings.merged(integration.bot_settings, changes["bot"])
+        except ValidationError as error:
+            raise Invalid(errors={"bot": error.messages}) from None
     session.flush()
     return integration
 
@@ -485,7 +500,13 @@ def process_delivery(
         if outcome.skipped:
             skipped.append(outcome.skipped[:500])
         message = outcome.message
-        if message is not None and integration.auto_reply and inbound.is_answerable(message):
+        if message is not None:
+            conversations.track_inbound(session, integration, message)
+        if (
+            message is not None
+            and bot_settings.bot_listens(integration.auto_reply, integration.bot_settings)
+            and inbound.is_answerable(message)
+        ):
             to_answer.append(message.id)
     row.skip_reasons = skipped
     if len(skipped) == len(delivery.events):
@@ -524,7 +545,7 @@ def apply_event(
 # ---- messages ------------------------------------------------------------------------------
 
 
-def _sending_integration(
+def sending_integration(
     session: Session, ctx: Context, provider: str, integration_id: uuid.UUID | None
 ) -> Integration:
     if integration_id is not None:
@@ -560,14 +581,17 @@ def create_outbound(
     content_type: str = "text",
     ai_generated: bool = False,
     reply_to_id: uuid.UUID | None = None,
+    details: Mapping[str, Any] | None = None,
 ) -> Message:
-    """A queued outbound message; the recipient comes from the body, the customer or the order."""
+    """A queued outbound message; the recipient comes from the body, the customer or the order.
+    WhatsApp free text outside the customer's 24-hour window is refused here (409), before
+    anything is stored or sent; a ``template`` message is what is allowed then."""
     ctx.require("send_messages")
     connector = connector_classes().get(provider)
     if connector is None or not connector.supports_messages:
         able = sorted(name for name, c in connector_classes().items() if c.supports_messages)
         raise Invalid(errors={"provider": [f"Messages go through one of: {', '.join(able)}."]})
-    integration = _sending_integration(session, ctx, provider, integration_id)
+    integration = sending_integration(session, ctx, provider, integration_id)
     order = links.get_order(session, ctx, order_id) if order_id else None
     if order is not None:
         if customer_id and order.customer_id and order.customer_id != customer_id:
@@ -585,6 +609,8 @@ def create_outbound(
     needed = "chat_id" if provider == "telegram" else "phone"
     if not target.get(needed):
         raise Invalid(errors={"recipient": [f"{provider} needs the recipient's {needed}."]})
+    if content_type != "template":
+        conversations.require_window(session, integration, target)
     message = Message(
         project_id=ctx.project_id,
         integration_id=integration.id,
@@ -601,8 +627,11 @@ def create_outbound(
         is_read=True,
         ai_generated=ai_generated,
         reply_to_id=reply_to_id,
+        details=dict(details) if details else None,
     )
     session.add(message)
+    session.flush()
+    conversations.record_reply(session, integration, message)
     session.flush()
     return message
 
@@ -707,6 +736,13 @@ def inbox(ctx: Context, filters: Mapping[str, Any]) -> Select:
         statement = statement.where(
             Message.created_at >= utcnow() - timedelta(days=filters["days"])
         )
+    if filters.get("waiting_for_human") is not None:
+        waiting = select(ChannelConversation.id).where(
+            ChannelConversation.project_id == ctx.project_id,
+            ChannelConversation.status == "waiting_human",
+        )
+        inside = Message.conversation_id.in_(waiting)
+        statement = statement.where(inside if filters["waiting_for_human"] else ~inside)
     return statement.order_by(Message.created_at.desc(), Message.id)
 
 

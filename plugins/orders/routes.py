@@ -14,11 +14,14 @@ from core.db import get_session
 from core.limits import rate_limit
 from core.pagination import paginate
 from core.schemas import MessageSchema, PageArgs, StrictSchema
-from plugins.orders import services
+from plugins.orders import carts, services
 from plugins.orders.listing import order_page
 from plugins.orders.schemas import (
+    BulkCartProductsResultSchema,
+    BulkCartProductsSchema,
     BulkItemsResultSchema,
     BulkItemsSchema,
+    CartCreateSchema,
     CategorySchema,
     CategoryUpdateSchema,
     DaysArgs,
@@ -118,6 +121,36 @@ class OrderItemsBulk(MethodView):
         order, created = services.add_items(session, ctx, order_id, data["items"])
         session.commit()
         return {"created_count": created, "order": order}
+
+
+@orders_blp.route("/<uuid:project_id>/carts")
+class Carts(MethodView):
+    @rate_limit("NEBULO_RATE_LIMIT_CREATE_ORDER")
+    @orders_blp.arguments(CartCreateSchema)
+    @orders_blp.response(201, OrderSchema)
+    def post(self, data, project_id: UUID):
+        """Open a cart (seed 004): a pending order of a person of this project at a table."""
+        session = get_session()
+        ctx = project_context(project_id, "create_order")
+        order = carts.create_cart(
+            session, ctx, data["person_id"], data.get("table_number"), data.get("items", ())
+        )
+        session.commit()
+        return order
+
+
+@orders_blp.route("/<uuid:project_id>/cart-products/bulk")
+class CartProductsBulk(MethodView):
+    @orders_blp.arguments(BulkCartProductsSchema)
+    @orders_blp.response(201, BulkCartProductsResultSchema)
+    def post(self, data, project_id: UUID):
+        """Seed 004's bulk cart products: one unit of a product per line, into pending carts
+        of this project; all of them or none."""
+        session = get_session()
+        ctx = project_context(project_id, "update_order")
+        added = carts.add_cart_products(session, ctx, data["cart_products"])
+        session.commit()
+        return carts.cart_products_result(ctx, added)
 
 
 @orders_blp.route("/<uuid:project_id>/stats/summary")

@@ -459,6 +459,43 @@ class BulkItemsResultSchema(StrictSchema):
     order = fields.Nested(OrderSchema)
 
 
+class CartCreateSchema(StrictSchema):
+    """Seed 004's cart: an order of a person (``persons`` plugin) at a table."""
+
+    person_id = fields.UUID(required=True)
+    table_number = fields.Integer(strict=True, validate=validate.Range(min=0, max=100000))
+    items = fields.List(fields.Nested(ItemInSchema), validate=validate.Length(max=1000))
+
+
+class CartProductInSchema(StrictSchema):
+    organization = fields.UUID(metadata={"description": "The project's id, as seed 004 sends it"})
+    cart = fields.UUID(required=True, metadata={"description": "A pending cart (order) id"})
+    product = fields.UUID(required=True, metadata={"description": "A catalog product id"})
+
+
+class BulkCartProductsSchema(StrictSchema):
+    cart_products = fields.List(
+        fields.Nested(CartProductInSchema), required=True, validate=validate.Length(min=1, max=1000)
+    )
+
+
+class CartProductSchema(StrictSchema):
+    id = fields.UUID()
+    organization = fields.UUID()
+    cart = fields.UUID()
+    product = fields.UUID()
+    created_at = fields.DateTime()
+    updated_at = fields.DateTime()
+
+
+class BulkCartProductsResultSchema(StrictSchema):
+    """Seed 004's answer to bulk cart products."""
+
+    message = fields.String()
+    created_count = fields.Integer()
+    cart_products = fields.List(fields.Nested(CartProductSchema))
+
+
 SORT_FIELDS = ("date", "total")
 
 

@@ -147,20 +147,6 @@ def delete_product(session: Session, ctx: Context, product_id: uuid.UUID) -> Non
     session.flush()
 
 
-def find_products(
-    session: Session, ctx: Context, name_or_sku: str, limit: int = 10
-) -> list[Product]:
-    """Catalog products whose SKU is exactly, or whose name contains, ``name_or_sku``."""
-    text = name_or_sku.strip()
-    statement = list_products(ctx).where(
-        or_(
-            func.lower(Product.sku) == text.lower(),
-            Product.name.ilike(_contains(text), escape="\\"),
-        )
-    )
-    return list(session.scalars(statement.limit(limit)))
-
-
 def _check_product_fields(
     session: Session, ctx: Context, data: dict[str, Any], product: Product | None = None
 ) -> None:
@@ -820,6 +806,8 @@ class NewOrder:
     customer_email: str | None = None
     customer_phone: str | None = None
     fulfilled_date: datetime | None = None
+    person_id: uuid.UUID | None = None
+    table_number: int | None = None
 
 
 def bulk_insert_orders(session: Session, project_id: uuid.UUID, orders: Sequence[NewOrder]) -> None:
@@ -844,8 +832,8 @@ def bulk_insert_orders(session: Session, project_id: uuid.UUID, orders: Sequence
                 "customer_name": new.customer_name,
                 "customer_email": new.customer_email,
                 "customer_phone": new.customer_phone,
-                "person_id": None,
-                "table_number": None,
+                "person_id": new.person_id,
+                "table_number": new.table_number,
                 "membership_id": None,
                 "currency": new.currency,
                 "total": to_money(sum(totals, ZERO)),

@@ -6,7 +6,7 @@ customer's own orders.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from assistant.tools import ToolContext, tool
 from core.errors import NotFound
@@ -21,6 +21,7 @@ from plugins.orders.schemas import (
 )
 
 MAX_SEARCH_RESULTS = 20
+OrderStatus = Literal[ORDER_STATUSES]  # type: ignore[valid-type]
 
 
 def _own_orders_only(ctx: ToolContext, filters: dict[str, Any]) -> dict[str, Any]:
@@ -49,17 +50,16 @@ def get_order(ctx: ToolContext, order: str) -> dict[str, Any]:
         "which orders are still pending?",
         "show the orders of Alice Martin from the last 30 days",
         "list cancelled orders this week",
+        "show me every refunded or paid order",
     ),
 )
 def search_orders(
     ctx: ToolContext,
-    status: str | None = None,
+    status: OrderStatus | None = None,
     customer: str | None = None,
     days: int | None = None,
 ) -> dict[str, Any]:
     """Recent orders (newest first, at most 20) by status, customer name/email and days back."""
-    if status is not None and status not in ORDER_STATUSES:
-        raise NotFound(f"Unknown status {status!r}; use one of {', '.join(ORDER_STATUSES)}")
     filters = _own_orders_only(ctx, {"status": status, "q": customer, "days": days})
     statement = services.list_orders(ctx.context, filters)
     orders = list(ctx.session.scalars(statement.limit(MAX_SEARCH_RESULTS)))
@@ -73,6 +73,7 @@ def search_orders(
         "how many orders did we get in the last 7 days?",
         "what was our revenue this month?",
         "what is the average order value over the last 90 days?",
+        "total revenue so far over this month",
     ),
 )
 def order_stats(ctx: ToolContext, days: int = 30) -> dict[str, Any]:
@@ -105,9 +106,12 @@ def top_products(ctx: ToolContext, days: int = 30, limit: int = 5) -> list[dict[
     ),
 )
 def product_stock(ctx: ToolContext, product: str) -> list[dict[str, Any]]:
-    """Stock and price of catalog products whose name contains, or SKU is, ``product``."""
-    found = services.find_products(ctx.session, ctx.context, product)
-    return ProductSchema(many=True, only=("id", "name", "sku", "price", "stock")).dump(found)
+    """Stock and price of the catalog product ``product`` names (its name in any case or
+    with typos, or its SKU), or of each product it could mean."""
+    found = lookup.find_products(ctx.session, ctx.context, product)
+    return ProductSchema(many=True, only=("id", "name", "sku", "price", "stock")).dump(
+        found.candidates
+    )
 
 
 @tool(

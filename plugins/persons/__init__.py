@@ -7,6 +7,7 @@ from pathlib import Path
 
 from core.config import Setting
 from core.hookspecs import hookimpl
+from plugins.persons.reports import report_sections  # noqa: F401 - the reports hook
 
 
 def _similarity(value: str) -> float:
@@ -23,13 +24,19 @@ def _positive(value: str) -> int:
     return number
 
 
+def _dtype(value: str) -> str:
+    if value not in ("i8", "f16"):
+        raise ValueError("must be i8 or f16")
+    return value
+
+
 @hookimpl
 def plugin_info():
     return {
         "name": "persons",
         "version": "1.0.0",
         "description": "Visitors seen by cameras: face vectors, re-identification, visits, stats",
-        "requires": ["orders"],
+        "requires": ["orders", "assistant"],
         "nebulo": ">=1.0,<2",
     }
 
@@ -57,6 +64,29 @@ def register_settings(register):
             "NEBULO_PERSONS_IMAGE_DIR",
             "",
             "Directory of face images (default: persons-images in the instance folder)",
+        )
+    )
+    register(
+        Setting(
+            "NEBULO_PERSONS_ANN_MIN_VECTORS",
+            20_000,
+            "Face vectors of a project from which its index is a usearch ANN graph, not exact",
+            _positive,
+        )
+    )
+    register(
+        Setting(
+            "NEBULO_PERSONS_ANN_DTYPE",
+            "f16",
+            "Quantisation of the ANN graph's vectors: f16, or i8 (smaller, lower recall)",
+            _dtype,
+        )
+    )
+    register(
+        Setting(
+            "NEBULO_PERSONS_INDEX_DIR",
+            "",
+            "Directory of saved ANN graphs (default: persons-index in the instance folder)",
         )
     )
     register(
@@ -125,3 +155,25 @@ def register_metrics(register):
 
     for metric in METRICS:
         register(metric)
+
+
+@hookimpl
+def register_tools(register):
+    from plugins.persons import tools
+
+    for tool in tools.TOOLS:
+        register(tool)
+
+
+@hookimpl
+def check_order(session, order):
+    from plugins.persons.history import check_order_person
+
+    check_order_person(session, order)
+
+
+@hookimpl
+def load_demo(project, session):
+    from plugins.persons.demo import load_demo_persons
+
+    load_demo_persons(session, project.id)

@@ -42,7 +42,7 @@ METRICS = (
         expression=visits.c.person_id,
         description="Different persons seen",
         words=("visitors", "unique visitors", "people seen"),
-        examples=("How many different people came in on Saturday?",),
+        examples=("How many different people came in on Saturday?", "how many visitors today?"),
         **VISIT_SOURCE,
     ),
     Metric(
@@ -65,8 +65,17 @@ METRICS = (
         numerator="returning_visitors",
         denominator="unique_visitors",
         description="Share of the visitors seen who had been seen before",
-        words=("returning rate", "return rate", "share of regulars"),
-        examples=("What part of our guests were repeat visitors in May?",),
+        words=(
+            "returning rate",
+            "return rate",
+            "share of regulars",
+            "share came back",
+            "share of visitors who came back",
+        ),
+        examples=(
+            "What part of our guests were repeat visitors in May?",
+            "what share came back this month?",
+        ),
         **VISIT_SOURCE,
     ),
 )

@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Float, ForeignKey, Index, Integer, LargeBinary, String
+from sqlalchemy import BigInteger, Float, ForeignKey, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core.db import Base, IdMixin, ProjectScoped, TimestampMixin, utcnow
@@ -60,6 +60,21 @@ class Visit(IdMixin, ProjectScoped, Base):
     gender: Mapped[str | None] = mapped_column(String(32))
     emotion: Mapped[str | None] = mapped_column(String(32))
     body_type: Mapped[str | None] = mapped_column(String(32))
+
+
+class PersonSummary(Base):
+    """The ``ai_summary`` a provider last wrote of a person, with the fingerprint of the facts
+    it was written from: a summary is reused while the facts (and the provider) stay the same."""
+
+    __tablename__ = "person_summaries"
+
+    person_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("persons.id", ondelete="CASCADE"), primary_key=True
+    )
+    facts_key: Mapped[str] = mapped_column(String(64))
+    text: Mapped[str] = mapped_column(Text)
+    provider: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class GalleryChange(Base):

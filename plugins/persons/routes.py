@@ -12,13 +12,14 @@ from core.context import project_context
 from core.db import get_session
 from core.http import accepts
 from core.limits import rate_limit
-from plugins.persons import services, statistics
+from plugins.persons import history, services, statistics, summary
 from plugins.persons.schemas import (
     BiometricsSchema,
     DetectionFormSchema,
     DetectionResultSchema,
     DetectionSchema,
     PersonChangesSchema,
+    PersonDetailSchema,
     PersonListArgs,
     PersonOrdersSchema,
     PersonPageSchema,
@@ -71,11 +72,11 @@ class Persons(MethodView):
 
 @blp.route("/<uuid:project_id>/<uuid:person_id>")
 class PersonItem(MethodView):
-    @blp.response(200, PersonSchema)
+    @blp.response(200, PersonDetailSchema)
     def get(self, project_id: UUID, person_id: UUID):
-        """One person (no biometric data: see .../biometrics)."""
+        """One person with their carts and products (no biometric data: see .../biometrics)."""
         ctx = project_context(project_id, "view_persons")
-        return services.person_fields(services.get_person(get_session(), ctx, person_id))
+        return history.person_detail(get_session(), ctx, person_id)
 
     @blp.arguments(PersonChangesSchema)
     @blp.response(200, PersonSchema)
@@ -136,17 +137,21 @@ class PersonOrders(MethodView):
         """The person's orders (carts) with their products, through the orders plugin."""
         ctx = project_context(project_id, "view_persons")
         ctx.require("view_order")
-        return services.person_orders(get_session(), ctx, person_id)
+        return history.person_orders(get_session(), ctx, person_id)
 
 
 @blp.route("/<uuid:project_id>/<uuid:person_id>/summary")
 class PersonSummary(MethodView):
     @blp.response(200, PersonSummarySchema)
     def get(self, project_id: UUID, person_id: UUID):
-        """Total visits, favorite table, last visit and items ordered."""
+        """Total visits, favorite table and dishes, last visit, items ordered, and an
+        ``ai_summary`` written by the assistant's provider from those figures."""
+        session = get_session()
         ctx = project_context(project_id, "view_persons")
         ctx.require("view_order")
-        return services.person_summary(get_session(), ctx, person_id)
+        result = summary.person_summary(session, ctx, person_id)
+        session.commit()
+        return result
 
 
 @blp.route("/<uuid:project_id>/statistics/visit-count")

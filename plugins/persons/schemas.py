@@ -71,9 +71,12 @@ class DetectionSchema(StrictSchema):
 
 
 class DetectionFormSchema(DetectionSchema):
-    """The multipart form of a detection: the vector as a JSON string, plus an image file."""
+    """The multipart form of a detection: the vector as a JSON string, plus an image file.
+    Without a vector the server computes it from the image (optional extra ``vision``)."""
 
-    vector = VectorField(required=True, metadata={"type": "string"})
+    vector = VectorField(
+        metadata={"type": "string", "description": "Required unless an image is sent"}
+    )
     image = fields.Raw(metadata={"type": "string", "format": "binary"})
 
 
@@ -136,9 +139,32 @@ class BiometricsSchema(StrictSchema):
     image_url = fields.String(allow_none=True)
 
 
+class PersonCartProductSchema(StrictSchema):
+    id = fields.UUID(metadata={"description": "The cart product (order item)"})
+    product_id = fields.UUID(allow_none=True, metadata={"description": "None for free text"})
+    name = fields.String()
+    quantity = fields.Integer()
+    created_at = fields.DateTime()
+
+
+class PersonCartSchema(StrictSchema):
+    id = fields.UUID(metadata={"description": "The cart's order id in the orders plugin"})
+    table_number = fields.Integer(allow_none=True)
+    created_at = fields.DateTime()
+    updated_at = fields.DateTime()
+    products = fields.List(fields.Nested(PersonCartProductSchema))
+
+
+class PersonDetailSchema(PersonSchema):
+    """Seed 004's person detail: with carts and their products (to callers who see orders)."""
+
+    carts = fields.List(fields.Nested(PersonCartSchema))
+
+
 class OrderProductSchema(StrictSchema):
     product_id = fields.UUID(allow_none=True)
     product_name = fields.String()
+    quantity = fields.Integer()
     added_at = fields.DateTime()
 
 
@@ -158,13 +184,32 @@ class PersonOrdersSchema(StrictSchema):
     orders = fields.List(fields.Nested(PersonOrderSchema))
 
 
+class DishCountSchema(StrictSchema):
+    dish = fields.String()
+    count = fields.Integer()
+
+
 class PersonSummarySchema(StrictSchema):
     person_id = fields.UUID()
     person_name = fields.String(allow_none=True)
     total_visits = fields.Integer()
-    favorite_table = fields.Integer(allow_none=True)
+    first_visit = fields.DateTime(allow_none=True)
     last_visit = fields.DateTime(allow_none=True)
+    favorite_table = fields.Integer(
+        allow_none=True, metadata={"description": "The table of most carts (lower on a tie)"}
+    )
+    carts_at_favorite_table = fields.Integer()
+    total_carts = fields.Integer()
+    favorite_dishes = fields.List(
+        fields.Nested(DishCountSchema), metadata={"description": "Most units ordered first"}
+    )
     total_spent_items = fields.Integer()
+    ai_summary = fields.String(
+        metadata={
+            "description": "Written by the assistant's provider from these figures only; "
+            "kept until they change"
+        }
+    )
 
 
 class VisitCountArgs(StrictSchema):
@@ -196,8 +241,11 @@ def load_detection(request: Request, max_image_bytes: int) -> tuple[dict[str, An
         if body is None:
             raise Invalid("The body must be a JSON object", errors={"json": ["Invalid JSON."]})
     try:
-        return schema.load(body), image
+        data = schema.load(body)
     except ValidationError as error:
         messages = error.messages
         errors = messages if isinstance(messages, dict) else {"_schema": messages}
         raise Invalid(errors=errors) from None
+    if "vector" not in data and image is None:
+        raise Invalid(errors={"vector": ["Missing data for required field (or send an image)."]})
+    return data, image

@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import math
 import uuid
-from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from flask import current_app
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, false, func, select, update
 from sqlalchemy.orm import Session
 
 from core.context import Context
@@ -20,8 +19,16 @@ from core.db import get_scoped, scoped, utcnow
 from core.errors import NotFound
 from core.events import publish
 from core.projects.models import Project
-from plugins.orders import services as orders
-from plugins.persons.models import Person, Visit, pack_vector, record_change, unpack_vector
+from plugins.orders import carts
+from plugins.persons import vision
+from plugins.persons.models import (
+    GalleryChange,
+    Person,
+    Visit,
+    pack_vector,
+    record_change,
+    unpack_vector,
+)
 from plugins.persons.storage import (
     MEDIA_TYPES,
     DirectoryStorage,
@@ -52,13 +59,19 @@ def runtime() -> PersonsRuntime:
     extensions = current_app.extensions
     if "persons" not in extensions:
         # numpy loads with the first detection, not when the app starts.
-        from plugins.persons.index import Gallery
+        from plugins.persons.index import Gallery, IndexSettings
 
-        settings = extensions["nebulo"].settings
-        root = setting("NEBULO_PERSONS_IMAGE_DIR") or str(
-            Path(settings.instance_path) / "persons-images"
+        instance = Path(extensions["nebulo"].settings.instance_path)
+        images = setting("NEBULO_PERSONS_IMAGE_DIR") or instance / "persons-images"
+        graphs = setting("NEBULO_PERSONS_INDEX_DIR") or instance / "persons-index"
+        index_settings = IndexSettings(
+            setting("NEBULO_PERSONS_ANN_MIN_VECTORS"),
+            setting("NEBULO_PERSONS_ANN_DTYPE"),
+            Path(graphs),
         )
-        extensions["persons"] = PersonsRuntime(Gallery(), DirectoryStorage(Path(root)))
+        extensions["persons"] = PersonsRuntime(
+            Gallery(index_settings), DirectoryStorage(Path(images))
+        )
     return extensions["persons"]
 
 
@@ -69,9 +82,11 @@ def record_detection(
     session: Session, ctx: Context, data: dict[str, Any], image: bytes | None = None
 ) -> dict[str, Any]:
     """A camera saw someone: a new visit of the most similar known person of this project
-    when the similarity reaches the threshold, else a new person with their first visit."""
+    when the similarity reaches the threshold, else a new person with their first visit.
+    Without a vector, it is computed from ``image`` (extra ``vision``)."""
     extension = image_extension(image, setting("NEBULO_PERSONS_MAX_IMAGE_BYTES")) if image else None
-    vector = data["vector"]
+    vector = data.get("vector") or vision.face_vector(image)
+    _one_detection_at_a_time(session, ctx.project_id)
     matches = runtime().gallery.search(session, ctx.project_id, vector)
     threshold = setting("NEBULO_PERSONS_MATCH_THRESHOLD")
     best = matches[0] if matches and matches[0].similarity >= threshold else None
@@ -115,6 +130,21 @@ def record_detection(
         "similarity": best.similarity if best else None,
         "visit": visit,
     }
+
+
+def _one_detection_at_a_time(session: Session, project_id: uuid.UUID) -> None:
+    """Hold the project's detection lock until the transaction ends: two cameras seeing a new
+    face at once would otherwise both find no match and make two persons of one. The second
+    searches once the first committed, and finds the person it made.
+
+    PostgreSQL: a transaction-level advisory lock on the project. SQLite lets one writer in at
+    a time and the first write takes that turn (core.sqlite_writers): a write that changes
+    nothing is the lock."""
+    if session.get_bind().dialect.name == "postgresql":
+        key = int.from_bytes(project_id.bytes[:8], "big", signed=True)
+        session.execute(select(func.pg_advisory_xact_lock(key)))
+    else:
+        session.execute(update(Person).where(false()).values(full_name=Person.full_name))
 
 
 def joined_payload(session: Session, person: Person, visit: Visit) -> dict[str, Any]:
@@ -191,10 +221,12 @@ def update_person(
 
 
 def erase_person(session: Session, ctx: Context, person_id: uuid.UUID) -> None:
-    """Delete a person with their visits, vector, image and index entry (right to erasure)."""
+    """Delete a person with their visits, vector, image and index entry (right to erasure);
+    their carts stay as orders, no longer linked to anyone."""
     person = get_person(session, ctx, person_id)
     image_key = person.image_key
     record_change(session, ctx.project_id, person.id, removed=True)
+    carts.unlink_person(session, ctx, person.id)
     session.delete(person)
     session.flush()
     if image_key:
@@ -242,51 +274,10 @@ def purge_expired_biometrics(session: Session, now: datetime | None = None) -> i
     return len(expired)
 
 
-# ---- history ------------------------------------------------------------------------------
+def prune_gallery_changes(session: Session, now: datetime | None = None) -> int:
+    """Delete gallery changes older than every index still catches up from (see
+    ``index.CHANGE_LOG_KEPT``): indexes and saved graphs that old are rebuilt instead."""
+    from plugins.persons.index import CHANGE_LOG_KEPT
 
-
-def person_orders(session: Session, ctx: Context, person_id: uuid.UUID) -> dict[str, Any]:
-    """Seed 004's order history: the person's orders (carts) with their products."""
-    person = get_person(session, ctx, person_id)
-    history = session.scalars(orders.list_orders(ctx, {"person_id": person.id})).all()
-    return {
-        "person_id": person.id,
-        "person_name": person.full_name,
-        "total_orders": len(history),
-        "orders": [
-            {
-                "cart_id": order.id,
-                "table_number": order.table_number,
-                "cart_created_at": order.order_date,
-                "cart_updated_at": order.fulfilled_date,
-                "products": [
-                    {
-                        "product_id": item.product_id,
-                        "product_name": item.name,
-                        "added_at": item.created_at,
-                    }
-                    for item in order.items
-                ],
-                "total_products": sum(item.quantity for item in order.items),
-            }
-            for order in history
-        ],
-    }
-
-
-def person_summary(session: Session, ctx: Context, person_id: uuid.UUID) -> dict[str, Any]:
-    """Visits, favorite table, last visit and items ordered (no ``ai_summary`` yet)."""
-    person = get_person(session, ctx, person_id)
-    visits, last_visit = session.execute(
-        select(func.count(), func.max(Visit.entry_time)).where(Visit.person_id == person.id)
-    ).one()
-    history = session.scalars(orders.list_orders(ctx, {"person_id": person.id})).all()
-    tables = Counter(order.table_number for order in history if order.table_number is not None)
-    return {
-        "person_id": person.id,
-        "person_name": person.full_name,
-        "total_visits": visits,
-        "favorite_table": tables.most_common(1)[0][0] if tables else None,
-        "last_visit": last_visit,
-        "total_spent_items": sum(item.quantity for order in history for item in order.items),
-    }
+    cutoff = (now or utcnow()) - CHANGE_LOG_KEPT
+    return session.execute(delete(GalleryChange).where(GalleryChange.created_at < cutoff)).rowcount

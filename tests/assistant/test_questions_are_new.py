@@ -8,6 +8,7 @@ A question is any string literal of two words or more in the assistant tests.
 from __future__ import annotations
 
 import ast
+import json
 import re
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from tests.assistant import asstest_plugin
 HERE = Path(__file__).parent
 QUESTION_FILES = sorted(HERE.glob("test_*.py"))
 BENCH_QUESTIONS = HERE.parent.parent / "bench" / "bench_assistant.py"
+QUESTION_SET = HERE / "questions.json"
 
 
 def normalized(text: str) -> str:
@@ -43,7 +45,10 @@ def declared_phrases(registry) -> dict[str, set[str]]:
 
 
 def questions(path: Path) -> list[tuple[int, str]]:
-    """String literals of two words or more in ``path``, with their line numbers."""
+    """String literals of two words or more in ``path`` (the questions asked, in a JSON
+    question set), with their line numbers."""
+    if path.suffix == ".json":
+        return [(number, case["ask"]) for number, case in enumerate(json.loads(path.read_text()))]
     return [
         (node.lineno, node.value)
         for node in ast.walk(ast.parse(path.read_text()))
@@ -67,7 +72,19 @@ def test_no_test_or_bench_question_copies_a_declared_example_or_word(make_app):
     registry = app.extensions["nebulo"].registry
     assert {"get_order", "high_risk_customers", "order_status"} <= set(registry.tools)
     assert registry.metrics, "the metrics' words must be part of the check"
-    assert copies([*QUESTION_FILES, BENCH_QUESTIONS], declared_phrases(registry)) == []
+    checked = [*QUESTION_FILES, BENCH_QUESTIONS, QUESTION_SET]
+    assert copies(checked, declared_phrases(registry)) == []
+
+
+def test_the_check_reads_the_question_set_and_finds_a_copy_in_it(make_app, tmp_path):
+    app = make_app(extra_plugins=[("asstest", asstest_plugin)])
+    phrases = declared_phrases(app.extensions["nebulo"].registry)
+    copied = tmp_path / "questions.json"
+    copied.write_text(json.dumps([{"ask": "Average order " + "value"}, {"ask": "is 1042 late"}]))
+    assert [line for line, _ in questions(QUESTION_SET)][:2] == [0, 1]
+    assert [entry.split(" is declared by ")[1] for entry in copies([copied], phrases)] == [
+        "metric average_order_value"
+    ]
 
 
 def test_the_check_finds_a_copy_whatever_its_case_and_spacing(make_app, tmp_path):

@@ -182,15 +182,62 @@ class FakeShopify(FakeServer):
 
 
 class FakeWhatsApp(FakeServer):
-    """Graph API: POST /{phone_number_id}/messages, errors as {"error": {...}}."""
+    """Graph API: POST /{phone_number_id}/messages (text or template), GET
+    /{waba_id}/message_templates paged by ``after`` cursors with ``paging.next``, errors as
+    {"error": {...}}."""
+
+    TEMPLATE_PAGE = 2
 
     def __init__(
-        self, phone_number_id: str = "106540352242922", access_token: str = "EAAG-test"
+        self,
+        phone_number_id: str = "106540352242922",
+        access_token: str = "EAAG-test",
+        business_account_id: str = "102290129340398",
     ) -> None:
         super().__init__()
         self.phone_number_id = phone_number_id
         self.access_token = access_token
+        self.business_account_id = business_account_id
         self.ids = itertools.count(1)
+        self.templates: list[dict[str, Any]] = []
+
+    def add_template(
+        self, name: str, components: list[dict[str, Any]], status: str = "APPROVED", **extra: Any
+    ) -> dict[str, Any]:
+        template = {
+            "name": name,
+            "components": components,
+            "language": extra.pop("language", "en_US"),
+            "status": status,
+            "category": extra.pop("category", "UTILITY"),
+            "id": str(5000000000 + len(self.templates)),
+            **extra,
+        }
+        self.templates.append(template)
+        return template
+
+    @staticmethod
+    def _cursor(offset: int) -> str:
+        return base64.urlsafe_b64encode(str(offset).encode()).decode()
+
+    def _templates(self, request: Recorded) -> Answer:
+        after = request.query.get("after")
+        offset = int(base64.urlsafe_b64decode(after)) if after else 0
+        wanted = request.query.get("fields")
+        page = self.templates[offset : offset + self.TEMPLATE_PAGE]
+        if wanted:
+            page = [{k: v for k, v in t.items() if k in wanted.split(",")} for t in page]
+        body: dict[str, Any] = {"data": page}
+        end = offset + len(page)
+        if page:
+            cursors = {"before": self._cursor(offset), "after": self._cursor(end)}
+            body["paging"] = {"cursors": cursors}
+            if end < len(self.templates):
+                body["paging"]["next"] = (
+                    f"{self.url}{request.path}?fields={wanted or ''}&limit="
+                    f"{request.query.get('limit', 25)}&after={self._cursor(end)}"
+                )
+        return Answer(200, body)
 
     @staticmethod
     def error(message: str, code: int, kind: str = "OAuthException") -> dict[str, Any]:
@@ -209,6 +256,8 @@ class FakeWhatsApp(FakeServer):
         if media_id.isdigit() and media_id != self.phone_number_id:
             url = f"{self.url}/media-files/{media_id}"
             return Answer(200, {"url": url, "mime_type": "image/jpeg", "id": media_id})
+        if request.path == f"/{self.business_account_id}/message_templates":
+            return self._templates(request)
         if request.path == f"/{self.phone_number_id}" and request.method == "GET":
             return Answer(200, {"id": self.phone_number_id, "display_phone_number": "15550001111"})
         if request.path != f"/{self.phone_number_id}/messages" or request.method != "POST":
@@ -226,12 +275,14 @@ class FakeWhatsApp(FakeServer):
 
 
 class FakeTelegram(FakeServer):
-    """Bot API: /bot<token>/sendMessage and getMe; errors as {"ok": false, ...}."""
+    """Bot API: /bot<token>/sendMessage, getMe, setWebhook, getWebhookInfo and
+    answerCallbackQuery; errors as {"ok": false, ...}."""
 
     def __init__(self, bot_token: str = "123456:ABC-test") -> None:
         super().__init__()
         self.bot_token = bot_token
         self.ids = itertools.count(100)
+        self.webhook: dict[str, Any] = {"url": "", "pending_update_count": 0}
 
     FILE_BYTES = b"\xff\xd8\xff\xe0 fake telegram photo"
 
@@ -248,6 +299,28 @@ class FakeTelegram(FakeServer):
             return Answer(
                 200, {"ok": True, "result": {"id": 123456, "is_bot": True, "username": "fake_bot"}}
             )
+        if method == "setWebhook":
+            if not str(request.body.get("url", "")).startswith("https://"):
+                return Answer(
+                    400,
+                    {
+                        "ok": False,
+                        "error_code": 400,
+                        "description": "Bad Request: bad webhook: An HTTPS URL must be provided "
+                        "for webhook",
+                    },
+                )
+            self.webhook = {
+                "url": request.body["url"],
+                "has_custom_certificate": False,
+                "pending_update_count": 0,
+                "allowed_updates": request.body.get("allowed_updates"),
+            }
+            return Answer(200, {"ok": True, "result": True, "description": "Webhook was set"})
+        if method == "getWebhookInfo":
+            return Answer(200, {"ok": True, "result": self.webhook})
+        if method == "answerCallbackQuery":
+            return Answer(200, {"ok": True, "result": True})
         if method != "sendMessage":
             return Answer(404, {"ok": False, "error_code": 404, "description": "Not Found"})
         chat = {"id": int(request.body["chat_id"]), "type": "private"}

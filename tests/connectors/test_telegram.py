@@ -182,3 +182,44 @@ def test_permanent_errors_are_not_retryable_and_never_show_the_token(fake_telegr
         gone.send_message({"chat_id": "1"}, "hi")
     assert "ABC-test" not in str(raised.value)
     assert connector(fake_telegram).health() == {"ok": True, "detail": "bot @fake_bot"}
+
+
+def _press(message: dict | None, data: str | None = "nebulo:handoff") -> bytes:
+    pressed = {"id": "77", "from": {"id": 5, "first_name": "Eve"}, "chat_instance": "1"}
+    if message is not None:
+        pressed["message"] = message
+    if data is not None:
+        pressed["data"] = data
+    return json.dumps({"update_id": 3, "callback_query": pressed}).encode()
+
+
+def test_a_button_press_is_the_customers_button_reply_in_the_buttons_chat():
+    keyboard = [[{"text": "Talk to a person", "callback_data": "nebulo:handoff"}]]
+    group = {"id": -100200, "type": "supergroup", "title": "Shop fans"}
+    message = {"message_id": 9, "date": 1736676000, "chat": group}
+    delivery = connector().parse_webhook(
+        {}, _press({**message, "reply_markup": {"inline_keyboard": keyboard}})
+    )
+    [event] = delivery.events
+    assert event.kind == INBOUND_MESSAGE and delivery.topic == "callback_query"
+    assert event.data["message_type"] == "button_reply"
+    assert event.data["reply_option"] == {"id": "nebulo:handoff", "title": "Talk to a person"}
+    assert event.data["conversation"]["id"] == "-100200" and event.data["sender"]["user_id"] == "5"
+    assert event.data["in_reply_to"] == "-100200:9"
+    # Without the message that carried the button (an inline message) or without data:
+    # nothing to store, recorded with the reason.
+    for body in (_press(None), _press(message, data=None)):
+        [ignored] = connector().parse_webhook({}, body).events
+        assert ignored.kind == IGNORED and "callback query" in ignored.data["reason"]
+
+
+def test_set_webhook_sends_the_secret_token_and_a_refusal_hides_the_bot_token():
+    with FakeTelegram() as fake:
+        telegram = connector(fake)
+        telegram.set_webhook("https://ops.example.com/api/v1/webhooks/telegram/1")
+        assert fake.requests[-1].body["secret_token"] == CONFIG["secret_token"]
+        assert telegram.webhook_info()["url"].endswith("/webhooks/telegram/1")
+        with pytest.raises(ProviderError) as refused:
+            telegram.set_webhook("http://plain.example/hook")
+        assert "HTTPS URL must be provided" in str(refused.value)
+        assert CONFIG["bot_token"] not in str(refused.value)

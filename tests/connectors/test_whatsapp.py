@@ -310,3 +310,30 @@ def test_health_and_unreachable_provider(fake_whatsapp: FakeWhatsApp):
     with pytest.raises(ProviderError) as raised:
         gone.send_message({"phone": "+1234567890"}, "hi")
     assert raised.value.retryable and not raised.value.outcome_unknown
+
+
+def test_template_variables_and_their_checks_follow_the_components():
+    from connectors.whatsapp import templates
+
+    components = [
+        {"type": "HEADER", "format": "DOCUMENT"},
+        {"type": "BODY", "text": "Hi {{name}}, {{name}}: order {{order}}"},
+        {"type": "BUTTONS", "buttons": [{"type": "URL", "url": "https://x.example/{{1}}"}]},
+    ]
+    variables = templates.template_variables(components)
+    assert [(v["component"], v["name"], v["type"]) for v in variables] == [
+        ("header", "link", "document"),
+        ("body", "name", "text"),
+        ("body", "order", "text"),
+        ("button", "1", "text"),
+    ]
+    assert templates.is_named(variables)
+    good = ["https://x.example/invoice.pdf", "Ana", "#7", "abc"]
+    assert templates.check_values(variables, good) == {}
+    assert "variables" in templates.check_values(variables, good[:3])
+    assert set(templates.check_values(variables, ["x", "a" * 1025, "", "abc"])) == {
+        "variables.0",
+        "variables.1",
+        "variables.2",
+    }
+    assert templates.render(components, variables, good) == "Hi Ana, Ana: order #7"

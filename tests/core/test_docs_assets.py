@@ -3,7 +3,6 @@ no external host, every asset there, cacheable, public and never rate-limited.""
 
 from __future__ import annotations
 
-import os
 import re
 import threading
 from collections.abc import Iterator
@@ -102,7 +101,6 @@ def test_vendored_files_carry_their_licenses():
         assert directory in (VENDOR / "README.md").read_text(), directory
 
 
-CHROMIUM = Path("/usr/bin/chromium")
 """Debian's chromium; .ci/run installs it."""
 
 
@@ -113,20 +111,6 @@ def server(app) -> Iterator[str]:
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    sync_api = pytest.importorskip("playwright.sync_api")
-    if not CHROMIUM.exists():
-        reason = f"no browser at {CHROMIUM} (.ci/run installs it: apt-get install chromium)"
-        if os.environ.get("NEBULO_REQUIRE_SERVICES") == "1":
-            pytest.fail(reason)
-        pytest.skip(reason)
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM))
-        yield browser
-        browser.close()
 
 
 @pytest.fixture

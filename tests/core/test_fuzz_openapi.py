@@ -89,8 +89,24 @@ def path_values(client, api, owner, project) -> dict[str, str]:
             headers=owner,
         )
     )
+    report = _created(
+        client.post(
+            base.format("reports") + "/generate",
+            json={"report_type": "sales", "start_date": "2025-01-01", "end_date": "2025-01-31"},
+            headers=owner,
+        )
+    )
+    schedule = _created(
+        client.post(
+            base.format("reports") + "/schedules",
+            json={"report_type": "sales", "frequency": "weekly"},
+            headers=owner,
+        )
+    )
     return {
         "project_id": project["id"],
+        "report_id": report["id"],
+        "schedule_id": schedule["id"],
         "category_id": category["id"],
         "product_id": product["id"],
         "customer_id": customer["id"],

@@ -7,7 +7,13 @@ from datetime import UTC, date, datetime
 import pytest
 
 from core.errors import Invalid
-from core.metrics.periods import Period, parse_period, requested_period, shift_period
+from core.metrics.periods import (
+    Period,
+    parse_period,
+    period_text,
+    requested_period,
+    shift_period,
+)
 
 TODAY = date(2025, 11, 12)  # a Wednesday
 
@@ -107,3 +113,25 @@ def test_a_request_gives_text_or_both_dates():
         requested_period("today", date(2025, 1, 1), None, TODAY)
     with pytest.raises(Invalid):
         requested_period(None, date(2025, 1, 1), None, TODAY)
+
+
+def test_follow_ups_name_the_period_before_in_other_words():
+    last_month = parse_period("last month", TODAY)
+    for text in ("a month earlier", "and the one before?", "the period prior"):
+        before = parse_period(text, TODAY, previous=last_month)
+        assert (before.start, before.kind) == (date(2025, 9, 1), "month")
+
+
+@pytest.mark.parametrize(
+    "text", ["yesterday", "last week", "last month", "Q2 2024", "2023", "past 10 days", "today"]
+)
+def test_period_text_reads_back_as_the_same_period_and_kind(text):
+    period = parse_period(text, TODAY)
+    again = parse_period(period_text(period), date(2030, 1, 1))
+    assert (again.start, again.end, again.kind) == (period.start, period.end, period.kind)
+
+
+def test_a_weekend_is_its_saturday_and_sunday():
+    last = parse_period("last weekend", TODAY)
+    assert (last.start, last.end) == (date(2025, 11, 8), date(2025, 11, 9))
+    assert parse_period("this weekend", TODAY).start == date(2025, 11, 15)

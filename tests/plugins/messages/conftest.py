@@ -8,6 +8,7 @@ import dataclasses
 import hashlib
 import hmac
 import json
+import time
 import uuid
 from typing import Any
 
@@ -98,6 +99,14 @@ class Shop:
     def settle(self, timeout: float = 60.0) -> None:
         wait_for_jobs(self.app, timeout)
 
+    def customer_writes(
+        self, integration: dict, text: str = "Hello", phone: str = "14155550123", **options
+    ) -> None:
+        """A WhatsApp customer's message, processed: it opens their 24-hour window."""
+        body = whatsapp_inbound(text, f"wamid.{uuid.uuid4().hex}", phone, **options)
+        assert self.post_webhook(integration, body, whatsapp_headers(body)).status_code == 200
+        self.settle()
+
 
 CONFIGS = {"shopify": SHOPIFY_CONFIG, "whatsapp": WHATSAPP_CONFIG, "telegram": TELEGRAM_CONFIG}
 
@@ -166,7 +175,16 @@ def shopify_order(order_id: int = 1001, **extra: Any) -> dict:
     }
 
 
-def whatsapp_inbound(text: str, message_id: str = "wamid.IN1", phone: str = "14155550123") -> bytes:
+WRITTEN_AT = int(time.time())
+"""When the fixtures' WhatsApp customers write: this run, so their 24-hour window is open."""
+
+
+def whatsapp_inbound(
+    text: str,
+    message_id: str = "wamid.IN1",
+    phone: str = "14155550123",
+    timestamp: int = WRITTEN_AT,
+) -> bytes:
     value = {
         "messaging_product": "whatsapp",
         "metadata": {
@@ -178,7 +196,7 @@ def whatsapp_inbound(text: str, message_id: str = "wamid.IN1", phone: str = "141
             {
                 "from": phone,
                 "id": message_id,
-                "timestamp": "1736676000",
+                "timestamp": str(timestamp),
                 "type": "text",
                 "text": {"body": text},
             }

@@ -32,7 +32,7 @@ def message(shop, message_id):
 
 
 def test_send_queues_then_sends_through_the_provider(shop, fakes):
-    shop.connect("whatsapp")
+    shop.customer_writes(shop.connect("whatsapp"))
     queued = send(shop)
     assert queued["status"] == "queued" and queued["job_id"] and queued["direction"] == "outbound"
     shop.settle()
@@ -80,11 +80,14 @@ def test_send_validates_before_queueing(shop):
         send(shop, status=409, provider="telegram", recipient={"chat_id": "1"})["code"]
         == "CONFLICT"
     )
+    # Valid, but the customer never wrote: WhatsApp's window is closed.
+    assert "template" in send(shop, status=409)["detail"]
     assert shop.get(f"messages/{shop.pid}/inbox") == []
 
 
 def test_provider_refusal_fails_the_message_with_the_provider_error(shop, fakes):
     integration = shop.connect("whatsapp")
+    shop.customer_writes(integration)
     fakes["whatsapp"].script(
         400, FakeWhatsApp.error("(#131030) Recipient phone number not in allowed list", 131030)
     )
@@ -115,7 +118,7 @@ def test_rate_limited_sends_wait_and_succeed(shop, fakes):
 
 
 def test_provider_outage_is_retried_by_the_job(shop, fakes):
-    shop.connect("whatsapp")
+    shop.customer_writes(shop.connect("whatsapp"))
     fakes["whatsapp"].script(
         503, FakeWhatsApp.error("Service temporarily unavailable", 2, "OAuthException")
     )
@@ -158,7 +161,7 @@ def _job_left_by_a_dead_worker(shop, message_id):
 
 
 def test_a_worker_killed_before_sending_is_replaced_and_sends_once(shop, fakes):
-    shop.connect("whatsapp")
+    shop.customer_writes(shop.connect("whatsapp"))
     message_id = _queued_message(shop)
     _job_left_by_a_dead_worker(shop, message_id)
     assert message(shop, message_id)["status"] == "sent"
@@ -166,7 +169,7 @@ def test_a_worker_killed_before_sending_is_replaced_and_sends_once(shop, fakes):
 
 
 def test_a_message_the_provider_accepted_is_never_sent_again(shop, fakes):
-    shop.connect("whatsapp")
+    shop.customer_writes(shop.connect("whatsapp"))
     message_id = _queued_message(shop)
     with shop.app.app_context(), shop.app.extensions["nebulo"].db.session_scope() as session:
         services.mark_sent(session, services.system_context(shop.pid), message_id, "wamid.ACCEPTED")
@@ -183,6 +186,7 @@ def _claimed_by_a_worker_that_died_mid_call(shop, message_id):
 
 def test_a_worker_killed_during_the_provider_call_does_not_send_twice(shop, fakes):
     integration = shop.connect("whatsapp")
+    shop.customer_writes(integration)
     message_id = _queued_message(shop)
     _claimed_by_a_worker_that_died_mid_call(shop, message_id)
     _job_left_by_a_dead_worker(shop, message_id)
@@ -199,7 +203,7 @@ def test_a_worker_killed_during_the_provider_call_does_not_send_twice(shop, fake
 
 
 def test_a_send_whose_answer_is_lost_is_not_retried(shop, fakes):
-    shop.connect("whatsapp")
+    shop.customer_writes(shop.connect("whatsapp"))
     fakes["whatsapp"].drop_next_answer()
     queued = send(shop)
     shop.settle()
@@ -212,6 +216,7 @@ def test_a_send_whose_answer_is_lost_is_not_retried(shop, fakes):
 
 def test_a_status_callback_never_adopts_a_sent_message_or_a_bad_reference(shop, fakes):
     integration = shop.connect("whatsapp")
+    shop.customer_writes(integration)
     queued = send(shop)
     shop.settle()
     body = whatsapp_status("wamid.OTHER", "read", reference=queued["id"])
@@ -236,20 +241,22 @@ def _order_and_conversation(shop):
 
 def test_inbox_filters_conversations_read_and_stats(shop):
     order = _order_and_conversation(shop)
-    shop.connect("whatsapp")
+    shop.customer_writes(shop.connect("whatsapp"))
+    [wrote] = shop.get(f"messages/{shop.pid}/inbox", provider="whatsapp")
+    shop.client.patch(f"/api/v1/messages/{shop.pid}/{wrote['id']}/read", headers=shop.owner)
     outbound = send(shop, order_id=order["id"], recipient={}, content="It ships today")
     shop.settle()
     everything = shop.get(f"messages/{shop.pid}/inbox")
-    assert len(everything) == 2
-    [inbound] = shop.get(f"messages/{shop.pid}/inbox", direction="inbound")
-    assert inbound["provider"] == "telegram"
+    assert len(everything) == 3
+    [inbound] = shop.get(f"messages/{shop.pid}/inbox", direction="inbound", provider="telegram")
     assert shop.get(f"messages/{shop.pid}/inbox", provider="whatsapp")[0]["id"] == outbound["id"]
     assert [m["id"] for m in shop.get(f"messages/{shop.pid}/inbox", order_id=order["id"])] == [
-        outbound["id"]
+        outbound["id"],
+        wrote["id"],
     ]
     assert len(shop.get(f"messages/{shop.pid}/inbox", is_read="false")) == 1
     conversation = shop.get(f"messages/{shop.pid}/conversation/{order['id']}")
-    assert [m["content"] for m in conversation] == ["It ships today"]
+    assert [m["content"] for m in conversation] == ["Hello", "It ships today"]
     by_customer = shop.get(f"messages/{shop.pid}/conversation/customer/{inbound['customer_id']}")
     assert [m["id"] for m in by_customer] == [inbound["id"]]
     response = shop.client.patch(
@@ -258,9 +265,9 @@ def test_inbox_filters_conversations_read_and_stats(shop):
     assert response.status_code == 200 and response.get_json()["is_read"] is True
     assert shop.get(f"messages/{shop.pid}/inbox", is_read="false") == []
     stats = shop.get(f"messages/{shop.pid}/stats/summary", days=30)
-    assert stats["total_messages"] == 2 and stats["inbound"] == 1 and stats["outbound"] == 1
-    assert stats["unread"] == 0 and stats["by_provider"] == {"telegram": 1, "whatsapp": 1}
-    assert stats["by_status"] == {"received": 1, "sent": 1}
+    assert stats["total_messages"] == 3 and stats["inbound"] == 2 and stats["outbound"] == 1
+    assert stats["unread"] == 0 and stats["by_provider"] == {"telegram": 1, "whatsapp": 2}
+    assert stats["by_status"] == {"received": 2, "sent": 1}
 
 
 def test_inbox_rejects_bad_filters_and_other_projects(shop):

@@ -13,7 +13,7 @@ import pytest
 
 from core.testing import ApiClient
 from tests.connectors.fakes import FakeTelegram, FakeWhatsApp
-from tests.plugins.messages.conftest import telegram_headers, whatsapp_headers
+from tests.plugins.messages.conftest import telegram_headers, whatsapp_headers, whatsapp_inbound
 
 PAYLOADS_FILE = Path(__file__).resolve().parents[3].parent / "shared/data/provider-payloads.json"
 MESSAGING = ("whatsapp", "telegram")
@@ -226,6 +226,9 @@ def test_a_played_status_is_answered_and_recorded_as_skipped(whatsapp):
 
 def test_status_callbacks_date_delivery_and_reading_with_metas_timestamps(whatsapp, payloads):
     shop = whatsapp.shop
+    wrote = whatsapp_inbound("Any news?", message_id="wamid.OPENS", phone="972987654321")
+    whatsapp.send("WA1-text", wrote.decode())  # the customer's message opens the window
+    shop.settle()
     response = shop.client.post(
         f"/api/v1/messages/{shop.pid}/send",
         json={

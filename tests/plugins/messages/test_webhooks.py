@@ -153,6 +153,7 @@ def test_whatsapp_bad_signature_is_refused(shop):
 
 def test_whatsapp_status_callbacks_move_outbound_messages_forward_only(shop):
     whatsapp = shop.connect("whatsapp")
+    shop.customer_writes(whatsapp)
     response = shop.client.post(
         f"/api/v1/messages/{shop.pid}/send",
         json={

@@ -362,7 +362,11 @@ def test_deleting_a_fulfilled_order_keeps_stock(store):
 def test_bulk_items_are_added_all_or_nothing(store):
     pizza = store.product("Pizza Margherita", price=11, stock=3)
     cola = store.product("Coca-Cola", price=2.5, stock=1)
-    person_id = str(uuid.uuid4())
+    person_id = store.client.post(  # a visitor of the persons plugin (hook check_order)
+        f"/api/v1/persons/{store.project['id']}",
+        json={"vector": [1.0] + [0.0] * 127},
+        headers=store.owner,
+    ).get_json()["id"]
     cart = store.order(
         {
             "person_id": person_id,

@@ -8,12 +8,14 @@ import uuid
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import func, select
 
 from core.cli import cli
 from core.db import utcnow
 from core.jobs import Job, enqueue, wait_for_jobs
 from plugins.persons import jobs, services
-from tests.plugins.persons.conftest import PNG, face, seen_again
+from plugins.persons.models import GalleryChange
+from tests.plugins.persons.conftest import PNG, Camera, face, seen_again
 
 
 @pytest.fixture
@@ -99,7 +101,21 @@ def test_the_retention_job_runs_as_a_registered_job(app, camera):
     wait_for_jobs(app)
     with app.extensions["nebulo"].db.session_scope() as session:
         job = session.get(Job, job_id)
-        assert job.status == "finished" and job.result == {"erased": 0}
+        assert job.status == "finished" and job.result == {"erased": 0, "pruned_changes": 0}
+
+
+def test_old_gallery_changes_are_pruned_and_a_new_process_still_matches(
+    app, make_app, client, camera, owner
+):
+    person = camera.detected(face(1))
+    camera.detected(face(2))
+    with app.app_context(), app.extensions["nebulo"].db.session_scope() as session:
+        assert services.prune_gallery_changes(session, now=utcnow() + timedelta(days=6)) == 0
+        assert services.prune_gallery_changes(session, now=utcnow() + timedelta(days=8)) == 2
+        session.commit()
+        assert session.scalar(select(func.count()).select_from(GalleryChange)) == 0
+    other = Camera(make_app().test_client(), camera.url.rsplit("/", 1)[1], owner)
+    assert other.detected(seen_again(face(1)))["id"] == person["id"]
 
 
 def test_the_purge_command_queues_the_retention_job(app, camera):

@@ -99,7 +99,7 @@ def test_order_history_and_summary_come_from_the_orders_plugin(client, camera, p
     assert summary["favorite_table"] == 5
     assert summary["total_spent_items"] == 4
     assert summary["last_visit"] is not None
-    assert "ai_summary" not in summary
+    assert "table 5 (2 of 3 orders)" in summary["ai_summary"]
 
 
 def test_a_person_without_orders_has_an_empty_history(client, camera, persons_url, owner):

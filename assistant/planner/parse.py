@@ -1,0 +1,297 @@
+"""Reading one question into what it names, a small grammar in a fixed order:
+
+1. tokens (lower case, number words as digits, typos of known words corrected with rapidfuzz);
+2. "same period last year"-like phrases, then the longest spans :func:`parse_period` reads
+   (one period, or two for "this week vs last week");
+3. dimensions after a cue ("by channel", "top 5 products", "which day", "busiest hour");
+4. metrics by the registry's words (longest phrase first), then fixed dimension values
+   ("pending", "refunded");
+5. top-N, ascending/descending and comparison cues;
+6. what is left, as typed: a name to look up (a product, a customer).
+
+Nothing here reads the database: names are linked by the lookup tools afterwards.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date
+
+from assistant.planner.vocabulary import (
+    ALWAYS_GROUPED,
+    ASCENDING,
+    COMPARE_PHRASES,
+    COMPARE_WORDS,
+    DESCENDING,
+    FILLER,
+    GROUP_CUES,
+    PERIOD_GLUE,
+    PERIOD_WORDS,
+    SHORT_NAMES,
+    YEAR_AGO_PHRASES,
+    Vocabulary,
+    stem,
+    tokenize,
+)
+from core.errors import Invalid
+from core.metrics.periods import RELATIVE, Period, add_months, parse_period, shift_period
+
+MAX_PERIOD_TOKENS = 7
+CUE_WINDOW = 3
+BAG_WINDOW = 3
+ORDER_REFERENCE_RE = re.compile(
+    r"(?:\border\s*(?:number|no\.?|num|nr)?\s*#?\s*(\d{1,9})\b|#(\d{1,9})\b"
+    r"|\b([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\b)",
+    re.I,
+)
+
+
+@dataclass
+class Parsed:
+    """What one question names; empty fields are what it does not say."""
+
+    question: str
+    tokens: list[str]
+    stems: list[str] = field(default_factory=list)
+    metrics: list[str] = field(default_factory=list)
+    periods: list[tuple[Period, str]] = field(default_factory=list)
+    period_problem: str | None = None
+    compare: str | None = None
+    compare_problem: str | None = None
+    group_by: list[str] = field(default_factory=list)
+    filters: dict[str, list[str]] = field(default_factory=dict)
+    direction: str | None = None
+    limit: int | None = None
+    singular: bool = False
+    entity: str | None = None
+    order_reference: str | None = None
+
+    @property
+    def period(self) -> tuple[Period, str] | None:
+        return self.periods[0] if self.periods else None
+
+    @property
+    def names_something(self) -> bool:
+        """Whether a follow-up says anything a query can take."""
+        return bool(
+            self.metrics
+            or self.periods
+            or self.compare
+            or self.group_by
+            or self.filters
+            or self.entity
+            or self.limit
+        )
+
+
+def parse(question: str, words: Vocabulary, today: date, previous: Period | None) -> Parsed:
+    """The slots of ``question``; ``previous`` is the period asked about just before."""
+    tokens = [words.correct(token) for token in tokenize(question)]
+    parsed = Parsed(question, tokens, [stem(token) for token in tokens])
+    reference = ORDER_REFERENCE_RE.search(question)
+    if reference:
+        parsed.order_reference = next(group for group in reference.groups() if group)
+    used = [False] * len(tokens)
+    _year_ago(parsed, used)
+    _periods(parsed, used, today, previous)
+    _dimensions(parsed, used, words)
+    _metrics(parsed, used, words)
+    _values(parsed, used, words)
+    _cues(parsed, used)
+    _entity(parsed, used, question, words)
+    return parsed
+
+
+def _find(stems: list[str], used: list[bool], wanted: tuple[str, ...]) -> int | None:
+    """The first position where the stems ``wanted`` follow each other unused."""
+    size = len(wanted)
+    first = wanted[0]
+    for start, word in enumerate(stems):
+        if (
+            word == first
+            and tuple(stems[start : start + size]) == wanted
+            and not any(used[start : start + size])
+        ):
+            return start
+    return None
+
+
+def _take(used: list[bool], start: int, size: int) -> None:
+    for index in range(start, start + size):
+        used[index] = True
+
+
+def _year_ago(parsed: Parsed, used: list[bool]) -> None:
+    for wanted in YEAR_AGO_PHRASES:
+        start = _find(parsed.stems, used, tuple(stem(w) for w in wanted))
+        if start is not None:
+            _take(used, start, len(wanted))
+            parsed.compare = "previous_year"
+
+
+def _periods(parsed: Parsed, used: list[bool], today: date, previous: Period | None) -> None:
+    """The longest spans that read as periods, at most two, in the order written."""
+    tokens, found = parsed.tokens, []
+    for size in range(min(MAX_PERIOD_TOKENS, len(tokens)), 0, -1):
+        for start in range(len(tokens) - size + 1):
+            window = range(start, start + size)
+            span = tokens[start : start + size]
+            if any(used[i] for i in window) or not _could_be_period(span, tokens, start):
+                continue
+            text = " ".join(span)
+            try:
+                period = parse_period(text, today, previous)
+            except Invalid:
+                if RELATIVE.match(text) and previous is None:
+                    parsed.period_problem = f"“{text}” needs a period asked about before"
+                continue
+            found.append((start, period, text))
+            _take(used, start, size)
+    found.sort(key=lambda item: item[0])
+    parsed.periods = [(period, text) for _, period, text in found[:2]]
+    unread = [t for i, t in enumerate(tokens) if not used[i] and t in PERIOD_WORDS - {"day"}]
+    if unread and not parsed.periods and parsed.period_problem is None:
+        parsed.period_problem = f"I could not read the dates in “{parsed.question.strip()}”"
+    if len(parsed.periods) == 2:
+        _second_period_is_a_comparison(parsed)
+
+
+def _could_be_period(span: list[str], tokens: list[str], start: int) -> bool:
+    if RELATIVE.match(" ".join(span)):
+        return True
+    if not any(t in PERIOD_WORDS or t[:1].isdigit() for t in span):
+        return False
+    if not all(
+        t in PERIOD_WORDS or t in PERIOD_GLUE or t in SHORT_NAMES or t[:1].isdigit() for t in span
+    ):
+        return False
+    if len(span) == 1 and (span[0] in SHORT_NAMES or span[0] == "may"):
+        before = tokens[start - 1] if start else ""
+        return before in ("in", "on", "since", "during")
+    return True
+
+
+def _second_period_is_a_comparison(parsed: Parsed) -> None:
+    (main, text), (other, _) = parsed.periods
+    parsed.periods = [(main, text)]
+    if (other.start, other.end) == _dates(shift_period(main, "previous_period")):
+        parsed.compare = "previous_period"
+    elif other.start == add_months(main.start, -12) or (
+        other.kind == "year" and main.kind != "year" and other.start.year == main.start.year - 1
+    ):
+        parsed.compare = "previous_year"
+    else:
+        parsed.compare_problem = (
+            "I can compare a period with the one just before it or with the same dates a year "
+            "earlier, not with another period"
+        )
+
+
+def _dates(period: Period) -> tuple[date, date]:
+    return period.start, period.end
+
+
+def _cue_before(tokens: list[str], start: int) -> str | None:
+    for index in range(max(0, start - CUE_WINDOW), start):
+        if tokens[index] in GROUP_CUES:
+            return tokens[index]
+    return None
+
+
+def _dimensions(parsed: Parsed, used: list[bool], words: Vocabulary) -> None:
+    tokens = parsed.tokens
+    for wanted, name in words.dimension_phrases:
+        start = _find(parsed.stems, used, wanted)
+        if start is None or name in parsed.group_by:
+            continue
+        cue = _cue_before(tokens, start)
+        count = tokens[start - 1] if start and tokens[start - 1].isdigit() else None
+        if count is not None and not used[start - 1]:
+            parsed.limit, used[start - 1] = int(count), True
+            parsed.direction = parsed.direction or "desc"
+            cue = cue or "top"
+        end = start + len(wanted)
+        grouped = tokens[start] in ALWAYS_GROUPED or (
+            end < len(tokens) and tokens[end] == "breakdown"
+        )
+        if cue is None and not grouped:
+            continue
+        _take(used, start, len(wanted))
+        parsed.group_by.append(name)
+        last = tokens[end - 1]
+        parsed.singular = parsed.singular or (stem(last) == last and cue not in ("by", "per"))
+
+
+def _metrics(parsed: Parsed, used: list[bool], words: Vocabulary) -> None:
+    """Metrics by their longest phrases; two phrases written side by side are one thing
+    ("unread customer messages"), the first named."""
+    spans: list[tuple[int, int, str]] = []
+    for wanted, name in words.metric_phrases:
+        while len(wanted) > 1 and (start := _find(parsed.stems, used, wanted)) is not None:
+            _take(used, start, len(wanted))
+            spans.append((start, start + len(wanted), name))
+    for wanted, name in words.metric_phrases:
+        if len(wanted) > 1 and not FILLER & set(wanted) and name not in {n for *_, n in spans}:
+            places = [_find(parsed.stems, used, (word,)) for word in wanted]
+            if None not in places and max(places) - min(places) <= BAG_WINDOW:
+                for place in places:
+                    used[place] = True
+                spans.append((min(places), -1, name))
+    for wanted, name in words.metric_phrases:
+        while len(wanted) == 1 and (start := _find(parsed.stems, used, wanted)) is not None:
+            used[start] = True
+            spans.append((start, start + 1, name))
+    spans.sort()
+    for index, (start, _end, name) in enumerate(spans):
+        beside = index and spans[index - 1][1] == start
+        if name not in parsed.metrics and not beside:
+            parsed.metrics.append(name)
+
+
+def _values(parsed: Parsed, used: list[bool], words: Vocabulary) -> None:
+    for dimension, value, word in words.values:
+        start = _find(parsed.stems, used, (word,))
+        if start is not None:
+            used[start] = True
+            parsed.filters.setdefault(dimension, []).append(value)
+
+
+def _cues(parsed: Parsed, used: list[bool]) -> None:
+    tokens = parsed.tokens
+    for index, token in enumerate(tokens):
+        if token in DESCENDING or token in ASCENDING:
+            parsed.direction = parsed.direction or ("asc" if token in ASCENDING else "desc")
+            used[index] = True
+            for near in (index + 1, index - 1):
+                if 0 <= near < len(tokens) and tokens[near].isdigit() and not used[near]:
+                    parsed.limit = int(tokens[near])
+                    used[near] = True
+        elif token in COMPARE_WORDS or token == "percent":
+            parsed.compare = parsed.compare or "previous_period"
+            used[index] = True
+    for wanted in COMPARE_PHRASES:
+        start = _find(parsed.stems, used, wanted)
+        if start is not None:
+            _take(used, start, len(wanted))
+            parsed.compare = parsed.compare or "previous_period"
+    for index, token in enumerate(tokens):
+        if token in GROUP_CUES:
+            used[index] = True
+
+
+def _entity(parsed: Parsed, used: list[bool], question: str, words: Vocabulary) -> None:
+    """The longest run of words left that could be a name, as the person typed it."""
+    typed = re.findall(r"#?[\w]+(?:['.@+-][\w]+)*", question.replace("’", "'"))
+    if len(typed) != len(parsed.tokens):
+        typed = parsed.tokens
+    runs: list[list[int]] = [[]]
+    for index, token in enumerate(parsed.tokens):
+        meaningful = not used[index] and token not in FILLER and token not in words.known_set
+        if meaningful and not token.startswith("#"):
+            runs[-1].append(index)
+        elif runs[-1]:
+            runs.append([])
+    best = max(runs, key=len)
+    if best and not all(parsed.tokens[i].isdigit() for i in best):
+        parsed.entity = " ".join(typed[i] for i in best)

@@ -1,0 +1,64 @@
+"""What the offline assistant refuses before reading a question for figures: other projects,
+credentials, and anything that deletes or changes data in bulk. It says why; it never answers
+with this project's unrelated figures instead."""
+
+from __future__ import annotations
+
+from assistant.planner.vocabulary import tokenize, word_set
+
+CREDENTIAL_WORDS = word_set(
+    "password passwords passcode pin apikey secret secrets token tokens credential credentials "
+    "cvv ssh"
+)
+CREDENTIAL_PHRASES = (
+    ("api", "key"),
+    ("api", "keys"),
+    ("private", "key"),
+    ("card", "number"),
+    ("login", "details"),
+    ("access", "key"),
+)
+DESTRUCTIVE_WORDS = word_set(
+    "delete deleting remove erase wipe drop purge destroy truncate deactivate"
+)
+BULK_WORDS = word_set("all every everything")
+BULK_VERBS = word_set("cancel refund reset clear change update mark")
+OTHER_WORDS = word_set("other another different else's someone's competitor competitors")
+PLACES = word_set(
+    "store stores shop shops project projects tenant tenants account accounts "
+    "business businesses company companies brand brands"
+)
+
+SINGULAR = frozenset({"store", "shop", "project", "account", "business", "company", "brand"})
+
+CREDENTIALS = (
+    "I can't share passwords, API keys, tokens or any other credentials, and I don't look them "
+    "up. An administrator can manage them in the project's settings."
+)
+DESTRUCTIVE = (
+    "I only read this project's data: I can't delete, wipe or change records in bulk. "
+    "Please do that from the admin screens, where it is checked and logged."
+)
+OTHER_PROJECT = (
+    "I can only answer about this project's own data, not about other stores or projects on "
+    "the server."
+)
+
+
+def refusal(question: str) -> str | None:
+    """Why the question is refused, or None."""
+    tokens = tokenize(question)
+    pairs = set(zip(tokens, tokens[1:], strict=False))
+    if CREDENTIAL_WORDS & set(tokens) or pairs & set(CREDENTIAL_PHRASES):
+        return CREDENTIALS
+    if DESTRUCTIVE_WORDS & set(tokens):
+        return DESTRUCTIVE
+    for index, token in enumerate(tokens):
+        if token in BULK_VERBS and BULK_WORDS & set(tokens[index + 1 : index + 4]):
+            return DESTRUCTIVE
+        if token in OTHER_WORDS and PLACES & set(tokens[index + 1 : index + 3]):
+            return OTHER_PROJECT
+        following = PLACES & set(tokens[index + 1 : index + 3])
+        if (token == "every" and following) or (token == "all" and following - SINGULAR):
+            return OTHER_PROJECT
+    return None

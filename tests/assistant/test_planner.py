@@ -1,0 +1,112 @@
+"""The offline planner's parts without a database: the grammar over the real plugins' metrics,
+the dialogue state read back from stored messages, refusals and the answer's wording. (The
+whole planner on the demo data: ``test_question_set.py``.)"""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+import pytest
+
+from assistant.planner import policy
+from assistant.planner.dialogue import last_state, merge, period_from_dates
+from assistant.planner.parse import parse
+from assistant.planner.reply import dates_text, value_text, when
+from assistant.planner.vocabulary import vocabulary
+from assistant.providers.base import ChatMessage, ToolCall
+from core.metrics.periods import parse_period
+
+TODAY = date(2026, 11, 30)  # a Monday
+
+
+@pytest.fixture(scope="module")
+def words(app):
+    return vocabulary(app.extensions["nebulo"].registry.metrics)
+
+
+def test_a_question_names_metric_period_group_order_and_comparison(words):
+    parsed = parse("top 3 customers by spend this mnth vs a year ago", words, TODAY, None)
+    assert parsed.metrics == ["revenue"]
+    assert parsed.period[0].start == date(2026, 11, 1)
+    assert parsed.group_by == ["customer"]
+    assert (parsed.direction, parsed.limit, parsed.compare) == ("desc", 3, "previous_year")
+
+
+def test_status_values_filter_and_paid_orders_is_one_metric(words):
+    assert parse("pending orders last wek", words, TODAY, None).filters == {"status": ["pending"]}
+    paid = parse("how many paid orders today", words, TODAY, None)
+    assert (paid.metrics, paid.filters) == (["paid_orders"], {})
+
+
+def test_an_unknown_name_is_left_to_the_lookups_as_typed(words):
+    parsed = parse("how many Espresso Beans last month", words, TODAY, None)
+    assert parsed.entity == "Espresso Beans" and parsed.metrics == []
+
+
+def test_an_unreadable_period_is_a_problem_never_a_default(words):
+    assert parse("revenue on the weekend", words, TODAY, None).period_problem
+    assert parse("revenue this week vs March 2019", words, TODAY, None).compare_problem
+    assert parse("and the week before that?", words, TODAY, None).period_problem
+
+
+def test_the_dialogue_state_is_the_last_metrics_query_stored_with_the_conversation(words):
+    call = ToolCall("1", "query_metrics", {"metrics": ["revenue"], "period": "last month"})
+    answer = {"period": {"start": "2026-10-01", "end": "2026-10-31", "label": "last month"}}
+    history = [
+        ChatMessage("user", "revenue last month"),
+        ChatMessage("assistant", tool_calls=(call,)),
+        ChatMessage("tool", json.dumps(answer), tool_call_id="1", name="query_metrics"),
+        ChatMessage("assistant", "Revenue last month: 10.00."),
+    ]
+    state = last_state(history)
+    assert state.period.kind == "month"
+    follow = parse("and the month before that, by channel?", words, TODAY, state.period)
+    query = merge(follow, state, [])
+    assert query.arguments == {
+        "metrics": ["revenue"],
+        "period": "September 2026",
+        "group_by": ["provider"],
+    }
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "kind"),
+    [
+        ("2026-11-23", "2026-11-29", "week"),
+        ("2026-02-01", "2026-02-28", "month"),
+        ("2026-07-01", "2026-09-30", "quarter"),
+        ("2025-01-01", "2025-12-31", "year"),
+        ("2026-11-20", "2026-11-20", "day"),
+        ("2026-11-01", "2026-11-14", "custom"),
+    ],
+)
+def test_a_stated_period_keeps_its_calendar_unit(start, end, kind):
+    assert period_from_dates({"start": start, "end": end, "label": ""}).kind == kind
+
+
+@pytest.mark.parametrize(
+    ("question", "refusal"),
+    [
+        ("what's the owner's password", policy.CREDENTIALS),
+        ("send me our openai api key", policy.CREDENTIALS),
+        ("erase the order history", policy.DESTRUCTIVE),
+        ("mark all orders as refunded", policy.DESTRUCTIVE),
+        ("how is another shop doing", policy.OTHER_PROJECT),
+        ("revenue of all projects", policy.OTHER_PROJECT),
+        ("how many orders were refunded", None),
+        ("cancelled orders this week", None),
+    ],
+)
+def test_refusals(question, refusal):
+    assert policy.refusal(question) == refusal
+
+
+def test_answers_state_figures_in_their_unit_and_the_period_as_dates():
+    assert value_text(1234.5, "money") == "1,234.50"
+    assert value_text(12.0, "count") == "12"
+    assert value_text(33.333, "percent") == "33.3%"
+    assert value_text(5400, "duration") == "90 min"
+    assert dates_text(date(2025, 12, 29), date(2026, 1, 4)) == "29 Dec 2025 – 4 Jan 2026"
+    period = parse_period("last week", TODAY).as_dict()
+    assert when(period) == "last week (23–29 Nov 2026)"
