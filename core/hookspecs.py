@@ -125,6 +125,8 @@ def register_console_panels(register) -> None:
     """Add panels to the operators' web console (``/``; added in contract 1.1):
     ``register(plugins.console.Panel(...))``. A panel is data, not code: a chart, a table or a
     figure of a metrics query (or a GET of one of the plugin's own routes) on the dashboard or
-    on a page of its own (``page="visitors"`` adds that page to the console's menu). Each
+    on a page of its own (``page="visitors"`` adds that page to the console's menu). A ``line``
+    panel over a route names its rows' ``x`` and ``y`` columns and may shade ``bands``, (lower,
+    upper) column pairs such as a forecast's intervals. Each
     operator sees the panels whose metrics and permission they hold. Called by the console
     plugin; a duplicate panel name is refused with both plugins named."""

@@ -307,7 +307,27 @@ def _metric_step(
         if isinstance(linked, Step):
             return linked
         arguments = linked
+    elif parsed.entity is not None and (dimension := _open_dimension(arguments, words)):
+        # "members in the gold tier": a value of the project's own data (tiers are per
+        # project), which the engine checks; never dropped to answer a wider question
+        filters = [*arguments.get("filters", []), f"{dimension}:{parsed.entity}"]
+        arguments = {**arguments, "filters": filters}
     return Step(calls=((METRICS_TOOL, arguments),))
+
+
+def _open_dimension(arguments: dict[str, Any], words: Vocabulary) -> str | None:
+    """The one dimension, other than products and customers (found by lookups), whose values
+    are the project's own (no fixed list) and that every metric of the query has."""
+    metrics = [words.metrics.get(name) for name in arguments["metrics"]]
+    if not metrics or None in metrics:
+        return None
+    shared = set.intersection(
+        *(
+            {d.name for d in metric.dimensions if d.values is None and d.name not in LOOKUPS}
+            for metric in metrics
+        )
+    )
+    return next(iter(shared)) if len(shared) == 1 else None
 
 
 def _link(

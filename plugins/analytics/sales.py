@@ -32,6 +32,8 @@ MAX_DAYS_AHEAD = 365
 STORED_DAYS = 90
 """Days after the history the fit stores as ``forecast_revenue`` rows (the metric, the tool)."""
 MAX_DATES = 366
+MAX_FORECAST_DAYS = 90
+"""The most days ahead the tools and the forecast/days route answer at once."""
 
 
 def setting(name: str) -> Any:

@@ -7,7 +7,7 @@ from marshmallow import Schema, fields, validate
 
 from core.schemas import PageArgs, StrictSchema
 from plugins.analytics.rfm import ALGORITHMS, K_RANGE, SEGMENTS
-from plugins.analytics.sales import MAX_DATES
+from plugins.analytics.sales import MAX_DATES, MAX_FORECAST_DAYS
 
 
 def _algorithm(**kwargs) -> fields.String:
@@ -26,6 +26,16 @@ class PredictSalesArgs(StrictSchema):
         metadata={
             "description": "Days to forecast, repeated (future_dates=2026-12-01&future_dates="
             "2026-12-02): from today to 365 days ahead, YYYY-MM-DD"
+        },
+    )
+
+
+class ForecastDaysArgs(StrictSchema):
+    days = fields.Integer(
+        load_default=30,
+        validate=validate.Range(min=1, max=MAX_FORECAST_DAYS),
+        metadata={
+            "description": f"How many days from today (1..{MAX_FORECAST_DAYS}, 30 by default)"
         },
     )
 

@@ -8,7 +8,6 @@ from assistant.tools import ToolContext, tool
 from core.errors import Invalid
 from plugins.analytics import sales, segments
 
-MAX_FORECAST_DAYS = 90
 MAX_LISTED = 50
 
 
@@ -19,8 +18,8 @@ MAX_LISTED = 50
 def sales_forecast(ctx: ToolContext, days: int = 7) -> dict[str, Any]:
     """Predicted revenue of the next ``days`` days from today (7 = the coming week): the
     total, each day with its 80 % and 95 % intervals, the model and its backtest MASE."""
-    if not 1 <= days <= MAX_FORECAST_DAYS:
-        raise Invalid(errors={"days": [f"from 1 to {MAX_FORECAST_DAYS}"]})
+    if not 1 <= days <= sales.MAX_FORECAST_DAYS:
+        raise Invalid(errors={"days": [f"from 1 to {sales.MAX_FORECAST_DAYS}"]})
     return sales.forecast_total(ctx.session, ctx.context, days)
 
 

@@ -2,7 +2,8 @@
 
 A panel is data the browser knows how to draw, never code: a metrics query (the one source of
 figures) or a GET of one of a plugin's own routes, drawn as a line or bar chart, a table or a
-row of figures. Plugins contribute them through the ``register_console_panels`` hook; the
+row of figures; a source can also be drawn as a line with interval bands around it (a forecast).
+Plugins contribute them through the ``register_console_panels`` hook; the
 console collects them once per app, and each operator sees the ones their permissions allow.
 """
 
@@ -10,10 +11,12 @@ from __future__ import annotations
 
 import logging
 import re
+import uuid
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from flask import Flask
+from werkzeug.exceptions import HTTPException
 
 from core.context import Context
 
@@ -31,7 +34,9 @@ SOURCE_PREFIX = "/api/v1/"
 @dataclass(frozen=True)
 class Panel:
     """One panel. ``query`` is a body of ``POST /api/v1/metrics/{project_id}/query``;
-    ``source`` instead names a GET route (``/api/v1/...{project_id}...``) answering a list."""
+    ``source`` instead names a GET route (``/api/v1/...{project_id}...``) answering a list.
+    A ``line`` panel over a source names its rows' ``x`` and ``y`` columns, and may shade
+    ``bands``: (lower, upper) column pairs, widest first, e.g. a forecast's 95 % then 80 %."""
 
     name: str
     title: str
@@ -42,6 +47,9 @@ class Panel:
     order: int = 100
     permission: str | None = None
     columns: tuple[str, ...] = ()
+    x: str = ""
+    y: str = ""
+    bands: tuple[tuple[str, str], ...] = ()
     description: str = ""
     plugin: str = field(default="", compare=False)
 
@@ -72,6 +80,23 @@ class Panel:
             and not self.query.get("group_by")
         ):
             found.append(f"a {self.kind} chart needs a query with group_by")
+        found.extend(self._line_problems())
+        return found
+
+    def _line_problems(self) -> list[str]:
+        drawn_from_source = self.kind == "line" and self.source is not None
+        if not drawn_from_source:
+            if self.x or self.y or self.bands:
+                return ["x, y and bands are for a line chart over a source"]
+            return []
+        found = []
+        if not (_is_column(self.x) and _is_column(self.y)):
+            found.append("a line chart over a source needs its x and y columns")
+        if not all(
+            isinstance(band, tuple) and len(band) == 2 and all(map(_is_column, band))
+            for band in self.bands
+        ):
+            found.append("each band must be a (lower, upper) pair of column names")
         return found
 
     def visible_to(self, ctx: Context, metrics: dict[str, Any]) -> bool:
@@ -87,7 +112,12 @@ class Panel:
     def as_json(self) -> dict[str, Any]:
         data = asdict(self)
         data["columns"] = list(self.columns)
+        data["bands"] = [list(band) for band in self.bands]
         return data
+
+
+def _is_column(value: Any) -> bool:
+    return isinstance(value, str) and bool(value)
 
 
 def _as_panel(plugin: str, value: Any) -> Panel:
@@ -95,7 +125,17 @@ def _as_panel(plugin: str, value: Any) -> Panel:
         value = Panel(**value)
     if not isinstance(value, Panel):
         raise TypeError("register a plugins.console.Panel or a dict of its fields")
-    return Panel(**{**asdict(value), "columns": tuple(value.columns), "plugin": plugin})
+    bands = tuple(
+        tuple(band) if isinstance(band, list | tuple) else band for band in value.bands or ()
+    )
+    return Panel(
+        **{
+            **asdict(value),
+            "columns": tuple(value.columns),
+            "bands": bands,
+            "plugin": plugin,
+        }
+    )
 
 
 def collect_panels(app: Flask) -> list[Panel]:
@@ -117,6 +157,10 @@ def collect_panels(app: Flask) -> list[Panel]:
                 log.error("plugin %s: console panel refused: %s", plugin, error)
                 return
             problems = panel.problems()
+            if not problems and panel.source and not _serves(app, panel.source):
+                if plugin == "console":  # the plugin serving it is not loaded: not an error
+                    return
+                problems.append(f"its source {panel.source} is not a GET route of this app")
             if panel.name in panels:
                 problems.append(
                     f"it is registered by both {panels[panel.name].plugin} and {plugin}"
@@ -136,6 +180,16 @@ def collect_panels(app: Flask) -> list[Panel]:
         except Exception:  # noqa: BLE001 - a plugin that raises loses its panels, no more
             log.exception("plugin %s failed in %s", plugin, HOOK)
     return sorted(panels.values(), key=lambda panel: (panel.page, panel.order, panel.name))
+
+
+def _serves(app: Flask, source: str) -> bool:
+    """Whether a GET of this source path reaches a route (its plugin is loaded)."""
+    path = source.split("?", 1)[0].replace("{project_id}", str(uuid.UUID(int=0)))
+    try:
+        app.url_map.bind("localhost").match(path, method="GET")
+    except HTTPException:
+        return False
+    return True
 
 
 def panels_for(app: Flask, ctx: Context) -> list[Panel]:
@@ -247,6 +301,20 @@ BUILT_IN = (
         description="The latest segmentation run",
     ),
     Panel(
+        name="analytics.forecast",
+        title="Sales forecast, next 30 days",
+        kind="line",
+        source="/api/v1/analytics/{project_id}/forecast/days?days=30",
+        permission="view_predictions",
+        columns=("date", "revenue", "low_80", "high_80", "low_95", "high_95"),
+        x="date",
+        y="revenue",
+        bands=(("low_95", "high_95"), ("low_80", "high_80")),
+        page="analytics",
+        order=20,
+        description="Predicted revenue by day; the bands are the 80 % and 95 % intervals",
+    ),
+    Panel(
         name="memberships.by_tier",
         title="Active members by tier",
         kind="bar",
@@ -263,5 +331,5 @@ BUILT_IN = (
         order=20,
     ),
 )
-"""The console's own panels, over other plugins' metrics: each shows only when the plugin that
-registers its metrics is loaded (a panel whose metric is unknown is hidden, not an error)."""
+"""The console's own panels, over other plugins' metrics and routes: each shows only when the
+plugin that registers its metrics or serves its source is loaded (hidden then, not an error)."""

@@ -40,6 +40,12 @@ class PanelSchema(StrictSchema):
     order = fields.Integer()
     permission = fields.String(allow_none=True)
     columns = fields.List(fields.String())
+    x = fields.String(metadata={"description": "A line over a source: the rows' x column"})
+    y = fields.String(metadata={"description": "A line over a source: the rows' y column"})
+    bands = fields.List(
+        fields.List(fields.String()),
+        metadata={"description": "Shaded (lower, upper) column pairs around y, widest first"},
+    )
     description = fields.String()
     plugin = fields.String(metadata={"description": "The plugin that registered it"})
 

@@ -1,5 +1,5 @@
-"""A plugin with two bad panels and a good one: a kind the console cannot draw, a name the
-console itself registered."""
+"""A plugin with bad panels and a good one: a kind the console cannot draw, a name the console
+itself registered, bands on a metrics query, and a source no route serves."""
 
 from __future__ import annotations
 
@@ -18,4 +18,23 @@ def plugin_info():
 def register_console_panels(register):
     register(Panel(name="badpanels.pie", title="Pie", kind="pie", query=ORDERS))
     register(Panel(name="sales.totals", title="Mine", kind="figures", query=ORDERS))
+    register(
+        Panel(
+            name="badpanels.banded",
+            title="Banded",
+            kind="line",
+            query={**ORDERS, "group_by": ["day"]},
+            bands=(("low", "high"),),
+        )
+    )
+    register(
+        {
+            "name": "badpanels.nowhere",
+            "title": "Nowhere",
+            "kind": "line",
+            "source": "/api/v1/nowhere/{project_id}/days",
+            "x": "date",
+            "y": "value",
+        }
+    )
     register(Panel(name="badpanels.week", title="This week", kind="figures", query=ORDERS))

@@ -209,17 +209,37 @@ def test_the_dashboard_draws_the_metrics_layers_figures(page, base_url, demo_app
     page.locator("[data-panel='panelplugin.orders_by_status'] .chart svg").wait_for()
     check_page(page, "dashboard")
 
-    for name, panel in (
-        ("visitors", "visitors.by_day"),
-        ("memberships", "memberships.by_tier"),
-        ("analytics", "analytics.segments"),
-        ("returns", "panelplugin.cancellations"),
+    for name, panels in (
+        ("visitors", ("visitors.by_day",)),
+        ("memberships", ("memberships.by_tier",)),
+        ("analytics", ("analytics.segments", "analytics.forecast")),
+        ("returns", ("panelplugin.cancellations",)),
     ):
         page.get_by_role("link", name=name.capitalize()).click()
-        page.locator(f"[data-panel='{panel}']").wait_for()
-        page.wait_for_selector(f"[data-panel='{panel}'] .loading", state="hidden")
-        assert page.locator(f"[data-panel='{panel}'] [role=alert]").is_hidden()
+        for panel in panels:
+            page.locator(f"[data-panel='{panel}']").wait_for()
+            page.wait_for_selector(f"[data-panel='{panel}'] .loading", state="hidden")
+            assert page.locator(f"[data-panel='{panel}'] [role=alert]").is_hidden()
+        if name == "analytics":
+            check_forecast_chart(page, demo_app, project)
         check_page(page, f"page-{name}")
+
+
+def check_forecast_chart(page, demo_app, project) -> None:
+    """The forecast panel: a line and its two interval bands, over the rows the route answers."""
+    chart = page.locator("[data-panel='analytics.forecast'] .chart svg")
+    chart.wait_for()
+    assert chart.locator(".mark-area path").count() == 2
+    assert chart.locator(".mark-line path").count() == 1
+    assert chart.locator(".mark-symbol path").count() == 30
+    days = demo_app.test_client().get(
+        f"/api/v1/analytics/{project['id']}/forecast/days?days=30",
+        headers=api_headers(demo_app),
+    )
+    assert days.status_code == 200, days.get_json()
+    rows = page.locator("[data-panel='analytics.forecast'] tbody tr")
+    assert rows.count() == len(days.get_json()) == 30
+    assert rows.first.locator("td").first.text_content() == days.get_json()[0]["date"]
 
 
 def test_the_assistant_streams_its_steps_and_keeps_the_conversation(page, base_url, demo_app):

@@ -111,6 +111,11 @@ def test_an_owner_sees_the_built_in_panels_of_the_loaded_plugins(client, owner, 
     assert {"customers.churn_risk", "customers.riskiest"} <= names
     assert {"visitors.by_day", "memberships.by_tier"} <= names  # those plugins are installed
     assert "analytics.segments" in names
+    forecast = next(panel for panel in body["panels"] if panel["name"] == "analytics.forecast")
+    assert forecast["page"] == "analytics" and forecast["kind"] == "line"
+    assert forecast["source"].endswith("/forecast/days?days=30")
+    assert (forecast["x"], forecast["y"]) == ("date", "revenue")
+    assert forecast["bands"] == [["low_95", "high_95"], ["low_80", "high_80"]]
     assert body["pages"][0] == "dashboard" and {"visitors", "memberships"} <= set(body["pages"])
     assert all(panel["plugin"] == "console" for panel in body["panels"])
 
@@ -155,6 +160,11 @@ def test_bad_panels_are_refused_with_the_plugin_named_and_the_rest_still_show(
     lines = [record.getMessage() for record in caplog.records]
     assert any("badpanels" in line and "'pie' is not one of" in line for line in lines)
     assert any("registered by both console and badpanels" in line for line in lines)
+    assert "badpanels.banded" not in panels and "badpanels.nowhere" not in panels
+    assert any("x, y and bands are for a line chart over a source" in line for line in lines)
+    assert any(
+        "source /api/v1/nowhere/{project_id}/days is not a GET route" in line for line in lines
+    )
 
 
 def test_panels_whose_metrics_are_not_loaded_are_hidden(make_app, api):
@@ -165,7 +175,7 @@ def test_panels_whose_metrics_are_not_loaded_are_hidden(make_app, api):
     body = client.get(f"/api/v1/console/{project['id']}", headers=headers).get_json()
     names = {panel["name"] for panel in body["panels"]}
     assert "sales.totals" in names
-    assert not any(name.startswith(("visitors.", "memberships.")) for name in names)
+    assert not any(name.startswith(("visitors.", "memberships.", "analytics.")) for name in names)
     assert body["pages"] == ["dashboard"]
 
 

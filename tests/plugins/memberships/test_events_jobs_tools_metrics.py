@@ -247,6 +247,13 @@ def test_the_assistant_counts_the_members_of_a_tier(club, client, owner, project
     body = {"project_id": project["id"], "message": "number of members in the gold tier right now"}
     response = client.post("/api/v1/assistant/query", json=body, headers=owner)
     assert response.status_code == 200, response.get_json()
-    [call] = response.get_json()["function_calls"]
-    assert call["name"] == "members_by_tier" and call["ok"] is True
-    assert call["result"]["by_tier"]["gold"] == 2 and call["result"]["total"] == 3
+    answer = response.get_json()
+    # the tier is a value of the project's own tier list: the metric is filtered by it
+    [call] = answer["function_calls"]
+    assert call["name"] == "query_metrics" and call["ok"] is True
+    assert call["parameters"]["filters"] == ["tier:gold"]
+    assert call["result"]["totals"] == {"active_members": 2}
+    assert answer["reply"] == "Active members with tier gold right now: 2."
+    body["message"] = "number of members in the diamond tier right now"
+    refused = client.post("/api/v1/assistant/query", json=body, headers=owner).get_json()
+    assert "Unknown membership tier 'diamond'" in refused["reply"]

@@ -172,6 +172,33 @@
     };
   }
 
+  /* A source's rows as a line with shaded (lower, upper) bands around it, widest first: a
+     forecast with its 95 % and 80 % intervals. */
+  function bandSpec(rows, x, y, bands) {
+    const xType = rows.length && isDate(rows[0][x]) ? "temporal" : "ordinal";
+    const xAxis = { field: x, type: xType, title: null };
+    const areas = bands.map(([lower, upper], index) => ({
+      mark: { type: "area", opacity: 0.2 + (0.25 * index) / Math.max(bands.length - 1, 1), tooltip: true },
+      encoding: {
+        x: xAxis,
+        y: { field: lower, type: "quantitative", title: null },
+        y2: { field: upper },
+      },
+    }));
+    return {
+      width: "container",
+      height: 200,
+      data: { values: rows },
+      layer: [
+        ...areas,
+        {
+          mark: { type: "line", point: true, tooltip: true },
+          encoding: { x: xAxis, y: { field: y, type: "quantitative", title: null } },
+        },
+      ],
+    };
+  }
+
   function barSpec(rows, dimension, metric) {
     return {
       width: "container",
@@ -531,6 +558,9 @@
         this.rows = rows;
         this.columns = panel.columns.length ? panel.columns : Object.keys(rows[0] || {});
         this.state = rows.length ? "ready" : "empty";
+        if (!rows.length || panel.kind !== "line") return;
+        await this.$nextTick();
+        await draw(this.$refs.chart, bandSpec(rows, panel.x, panel.y, panel.bands));
       },
 
       async loadQuery() {
