@@ -12,7 +12,7 @@ from core.jobs import JobRun, enqueue
 from plugins.customers import services
 
 
-def start_training(session: Session, ctx: Context) -> tuple[str, str]:
+def start_training(session: Session, ctx: Context) -> tuple[uuid.UUID, str]:
     """Queue a churn model training (409 first when the labels cannot train one); the job's id
     and what it does, for every route that offers training."""
     services.check_can_train(session, ctx)
@@ -24,7 +24,7 @@ def start_training(session: Session, ctx: Context) -> tuple[str, str]:
 
 def start_batch_prediction(
     session: Session, ctx: Context, customer_ids: list[uuid.UUID] | None
-) -> tuple[str, str]:
+) -> tuple[uuid.UUID, str]:
     """Queue the scoring of ``customer_ids`` (None: every customer); 409 without a model and
     404 for an id outside the project, before anything is queued."""
     services.require_model(session, ctx.project_id)
