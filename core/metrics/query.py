@@ -90,9 +90,7 @@ class MetricResult:
         writer = csv.writer(buffer, lineterminator="\n")
         writer.writerow(self.columns)
         for row in self.rows or [self.totals]:
-            writer.writerow(
-                ["" if row.get(c) is None else _csv_value(row[c]) for c in self.columns]
-            )
+            writer.writerow([csv_value(row.get(c)) for c in self.columns])
         return buffer.getvalue()
 
 
@@ -120,7 +118,9 @@ def _json_value(value: Any) -> Any:
     return value
 
 
-def _csv_value(value: Any) -> str:
+def csv_value(value: Any) -> str:
+    """A CSV cell: empty for None, dates in ISO form, and text that a spreadsheet would run
+    as a formula quoted."""
     if value is None:
         return ""
     text = value.isoformat() if isinstance(value, date) else str(value)

@@ -12,13 +12,12 @@ import csv
 import io
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
 from core.errors import Invalid
-from core.metrics.query import _csv_value
+from core.metrics.query import csv_value
 from plugins.reports.charts import chart_svg
 from plugins.reports.models import Report
 from plugins.reports.summary import format_change, format_value
@@ -65,10 +64,6 @@ def report_pdf(report: Report) -> bytes:
     return HTML(string=report_html(report, printed=True)).write_pdf()
 
 
-def _cell(value: Any) -> str:
-    return "" if value is None else _csv_value(value)
-
-
 def report_csv(report: Report, table_name: str | None = None) -> str:
     """Every table's rows (and the figures) as ``section,table,row,column,value``; with
     ``table_name`` that table alone, one row per row with its own columns."""
@@ -84,7 +79,7 @@ def report_csv(report: Report, table_name: str | None = None) -> str:
         table = tables[table_name][1]
         writer.writerow(table["columns"])
         for row in table["rows"]:
-            writer.writerow([_cell(row.get(c)) for c in table["columns"]])
+            writer.writerow([csv_value(row.get(c)) for c in table["columns"]])
         return buffer.getvalue()
     writer.writerow(["section", "table", "row", "column", "value"])
     for section in report.payload["sections"]:
@@ -96,13 +91,13 @@ def report_csv(report: Report, table_name: str | None = None) -> str:
                         "figures",
                         number,
                         f"{name}_{key}" if key != "value" else name,
-                        _cell(figure[key]),
+                        csv_value(figure[key]),
                     ]
                 )
         for table in section["tables"]:
             for number, row in enumerate(table["rows"], start=1):
                 for column in table["columns"]:
                     writer.writerow(
-                        [section["name"], table["name"], number, column, _cell(row.get(column))]
+                        [section["name"], table["name"], number, column, csv_value(row.get(column))]
                     )
     return buffer.getvalue()
