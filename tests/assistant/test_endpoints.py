@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import json
-import threading
 
 import pytest
-from werkzeug.serving import make_server
 
 from assistant.sentiment import analyze
 from assistant.tools import ToolContext, tool
 from core.hookspecs import hookimpl
-from tests.core.helpers import WebSocketClient
+from tests.core.helpers import WebSocketClient, served
 
 
 @pytest.mark.parametrize(
@@ -103,11 +101,8 @@ def test_generate_reply_uses_the_order_and_tone(make_app):
 
 @pytest.fixture
 def live(offline):
-    server = make_server("127.0.0.1", 0, offline.app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield offline, f"ws://127.0.0.1:{server.server_port}/api/v1/assistant/ws"
-    server.shutdown()
+    with served(offline.app) as address:
+        yield offline, f"ws://{address}/api/v1/assistant/ws"
 
 
 def test_websocket_streams_steps(live):

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from types import ModuleType
 from typing import Any
 
+from flask import Flask
 from simple_websocket import Client
+from werkzeug.serving import make_server
 
 from core.hookspecs import hookimpl
 
@@ -49,3 +53,17 @@ class WebSocketClient(Client):
             super()._thread()
         else:
             self.sock.close()
+
+
+@contextmanager
+def served(app: Flask) -> Iterator[str]:
+    """``app`` served over real HTTP (WebSockets too) on 127.0.0.1 from a thread: its
+    ``host:port``, until the block ends."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join()

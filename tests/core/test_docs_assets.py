@@ -4,7 +4,6 @@ no external host, every asset there, cacheable, public and never rate-limited.""
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Iterator
 from html.parser import HTMLParser
 from pathlib import Path
@@ -12,9 +11,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from werkzeug.serving import make_server
 
 from core.openapi import DOCS_ASSETS_PATH, REDOC, SWAGGER_UI_DIST
+from tests.core.helpers import served
 
 VENDOR = Path(__file__).parents[2] / "core" / "static" / "vendor"
 CONTENT_TYPES = {".js": "text/javascript", ".css": "text/css"}
@@ -106,11 +105,8 @@ def test_vendored_files_carry_their_licenses():
 
 @pytest.fixture
 def server(app) -> Iterator[str]:
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
+    with served(app) as address:
+        yield f"http://{address}"
 
 
 @pytest.fixture

@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import json
-import threading
 import time
 import uuid
 from decimal import Decimal
 
 import pytest
 from simple_websocket import ConnectionClosed
-from werkzeug.serving import make_server
 
 from core.events import event_broker, publish
-from tests.core.helpers import WebSocketClient, make_plugin
+from tests.core.helpers import WebSocketClient, make_plugin, served
 
 RECEIVE_SECONDS = 20  # an upper bound for a loaded CI machine, not an expected time
 
@@ -114,12 +112,8 @@ def test_publish_refuses_a_malformed_name_or_a_payload_that_is_not_json(app):
 @pytest.fixture
 def server(app):
     """The app served over real HTTP on 127.0.0.1, so WebSocket clients can connect."""
-    http = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=http.serve_forever, daemon=True)
-    thread.start()
-    yield f"ws://127.0.0.1:{http.server_port}"
-    http.shutdown()
-    thread.join()
+    with served(app) as address:
+        yield f"ws://{address}"
 
 
 def connect(

@@ -22,7 +22,6 @@ import pytest
 import redis
 import sqlalchemy as sa
 from sqlalchemy import select
-from werkzeug.serving import make_server
 
 from core import migrate
 from core.app import create_app
@@ -33,6 +32,7 @@ from core.config import load_settings
 from core.context import Context
 from core.demo import load_demo_data
 from core.testing import TEST_SETTINGS
+from tests.core.helpers import served
 from tests.plugins.console import panelplugin
 
 AXE = Path(__file__).parent / "vendor" / "axe-core-4.14.1" / "axe.min.js"
@@ -64,17 +64,10 @@ def demo_app(tmp_path_factory):
     app.extensions["nebulo"].db.dispose()
 
 
-def serve(app) -> tuple[str, Any]:
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return f"http://127.0.0.1:{server.server_port}", server
-
-
 @pytest.fixture(scope="module")
 def base_url(demo_app) -> Iterator[str]:
-    url, server = serve(demo_app)
-    yield url
-    server.shutdown()
+    with served(demo_app) as address:
+        yield f"http://{address}"
 
 
 @pytest.fixture
@@ -541,27 +534,26 @@ def provider_app(demo_app, base: str):
 
 def test_a_slow_answer_shows_progress_and_a_provider_down_says_so(page, demo_app):
     model = SlowModel(delay=2.0)
-    slow_url, slow_server = serve(provider_app(demo_app, model.url))
     try:
-        log_in(page, slow_url)
-        page.get_by_role("link", name="Assistant").click()
-        page.fill("#question", "Anything new with the store today?")
-        page.keyboard.press("Enter")
-        progress = page.get_by_test_id("chat-progress")
-        progress.wait_for()
-        assert progress.inner_text().startswith("Working:")
-        page.get_by_text("Here at last.").wait_for(timeout=15_000)
-        assert progress.is_hidden()
-        check_page(page, "chat-slow")
+        with served(provider_app(demo_app, model.url)) as address:
+            log_in(page, f"http://{address}")
+            page.get_by_role("link", name="Assistant").click()
+            page.fill("#question", "Anything new with the store today?")
+            page.keyboard.press("Enter")
+            progress = page.get_by_test_id("chat-progress")
+            progress.wait_for()
+            assert progress.inner_text().startswith("Working:")
+            page.get_by_text("Here at last.").wait_for(timeout=15_000)
+            assert progress.is_hidden()
+            check_page(page, "chat-slow")
     finally:
-        slow_server.shutdown()
         model.close()
 
     with ThreadingHTTPServer(("127.0.0.1", 0), BaseHTTPRequestHandler) as probe:
         closed_port = probe.server_address[1]  # nothing listens there once the probe is closed
-    down_url, down_server = serve(provider_app(demo_app, f"http://127.0.0.1:{closed_port}"))
-    try:
-        log_in(page, down_url)
+    down = provider_app(demo_app, f"http://127.0.0.1:{closed_port}")
+    with served(down) as address:
+        log_in(page, f"http://{address}")
         page.get_by_role("link", name="Assistant").click()
         page.fill("#question", "Anything new with the store today?")
         page.keyboard.press("Enter")
@@ -569,8 +561,6 @@ def test_a_slow_answer_shows_progress_and_a_provider_down_says_so(page, demo_app
         error.wait_for(timeout=15_000)
         assert "model provider is not answering" in error.inner_text()
         check_page(page, "chat-provider-down")
-    finally:
-        down_server.shutdown()
 
 
 # ---- the production stack ---------------------------------------------------------------------
@@ -612,9 +602,8 @@ def postgresql_demo_app():
 
 
 def test_the_console_on_postgresql_and_redis(page, postgresql_demo_app):
-    url, server = serve(postgresql_demo_app)
-    try:
-        log_in(page, url)
+    with served(postgresql_demo_app) as address:
+        log_in(page, f"http://{address}")
         figure = page.locator("[data-panel='sales.totals'] .figure").first
         figure.wait_for()
         project = demo_project(postgresql_demo_app)
@@ -632,5 +621,3 @@ def test_the_console_on_postgresql_and_redis(page, postgresql_demo_app):
         page.keyboard.press("Enter")
         page.locator(".msg.assistant table tbody tr").first.wait_for(timeout=30_000)
         check_page(page, "chat-postgresql")
-    finally:
-        server.shutdown()
