@@ -1,13 +1,15 @@
-"""README's production stack, started from its own commands: ``nebulo db upgrade``, gunicorn with
-``deploy/gunicorn.conf.py`` and one ``nebulo worker``, on a PostgreSQL database and a Redis
-namespace of their own. A smoke test then registers, logs in, makes a project and an order whose
-webhook delivery the worker performs, and everything is stopped."""
+"""README's production stack, started from its own commands (those of ``deploy/Procfile``):
+``nebulo db upgrade``, gunicorn with ``deploy/gunicorn.conf.py`` and one ``nebulo worker``, on a
+PostgreSQL database and a Redis namespace of their own. A smoke test then registers, logs in,
+makes a project and an order whose webhook delivery the worker performs, and everything is
+stopped. ``make run`` is checked to serve on ``PORT``."""
 
 from __future__ import annotations
 
 import base64
 import json
 import os
+import shlex
 import signal
 import socket
 import subprocess
@@ -135,24 +137,32 @@ def wait_for(condition, seconds: float, what: str, logs: list[Path]) -> None:
     pytest.fail(f"{what} within {seconds} s\n{output}")
 
 
+def procfile() -> dict[str, list[str]]:
+    """``deploy/Procfile``'s processes by name: README's commands as a platform starts them."""
+    lines = (CHECKOUT / "deploy" / "Procfile").read_text().splitlines()
+    entries = (line.split(":", 1) for line in lines if line.strip())
+    return {name.strip(): shlex.split(command) for name, command in entries}
+
+
 def test_the_readme_stack_serves_and_its_worker_runs_jobs(services, receiver, tmp_path):
     database_url, namespace = services
     hook_url, received = receiver
     environ = production_environment(database_url, namespace)
+    processes = procfile()
+    assert set(processes) == {"release", "web", "worker"}
     upgraded = subprocess.run(
-        ["nebulo", "db", "upgrade"], cwd=CHECKOUT, env=environ, capture_output=True, text=True
+        processes["release"], cwd=CHECKOUT, env=environ, capture_output=True, text=True
     )
     assert upgraded.returncode == 0, upgraded.stderr
 
     port = free_port()
     web_log, worker_log = tmp_path / "gunicorn.log", tmp_path / "worker.log"
+    # The address on the command line, as README's command gives it (the Procfile's reads
+    # PORT, on every interface), and two workers, not four, on a test machine.
     web = start(
-        ["gunicorn", "-c", "deploy/gunicorn.conf.py", "--bind", f"127.0.0.1:{port}"]
-        + ["--workers", "2"],
-        environ,
-        web_log,
+        [*processes["web"], "--bind", f"127.0.0.1:{port}", "--workers", "2"], environ, web_log
     )
-    worker = start(["nebulo", "worker"], environ, worker_log)
+    worker = start(processes["worker"], environ, worker_log)
     logs = [web_log, worker_log]
     try:
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as http:
@@ -199,3 +209,53 @@ def test_the_readme_stack_serves_and_its_worker_runs_jobs(services, receiver, tm
         stop(worker)
         stop(web)
     assert web.returncode == 0, web_log.read_text()[-3000:]
+
+
+def make_run_commands(port: str | None) -> list[list[str]]:
+    """The commands ``make run`` runs (``make -n``), with ``PORT`` set to ``port`` or unset."""
+    environ = {key: value for key, value in os.environ.items() if key != "PORT"}
+    if port is not None:
+        environ["PORT"] = port
+    stamp = Path(sys.prefix) / ".installed"  # installed already: print only run's own commands
+    dry_run = subprocess.run(
+        ["make", "-n", "-o", str(stamp), f"VENV={sys.prefix}", "run"],
+        cwd=CHECKOUT,
+        env=environ,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return [line.split() for line in dry_run.stdout.splitlines()]
+
+
+def test_make_run_serves_on_port_8000_unless_port_is_set(tmp_path):
+    serve = ["nebulo", "serve", "--host", "127.0.0.1", "--port"]
+    assert make_run_commands(None)[-1][1:] == [*serve[1:], "8000"]
+    port = str(free_port())
+    *preparation, serving = make_run_commands(port)
+    assert [Path(command[0]).name for command in preparation] == ["nebulo", "nebulo"]
+    assert [Path(serving[0]).name, *serving[1:]] == [*serve, port]
+
+    # What make runs then serves on that port (the demo step is left out: it takes a minute).
+    environ = {
+        "PATH": os.environ["PATH"],
+        "HOME": str(tmp_path),
+        "NEBULO_INSTANCE_PATH": str(tmp_path / "instance"),
+    }
+    subprocess.run(preparation[0], env=environ, check=True, capture_output=True, timeout=300)
+    log = tmp_path / "serve.log"
+    server = start(serving, environ, log)
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as http:
+
+            def ready() -> bool:
+                assert server.poll() is None, log.read_text()
+                try:
+                    return http.get("/readyz").status_code == 200
+                except httpx.TransportError:
+                    return False
+
+            wait_for(ready, START_SECONDS, f"nebulo serve did not answer on port {port}", [log])
+    finally:
+        stop(server)
+    assert f"Nebulo on http://127.0.0.1:{port}/" in log.read_text()

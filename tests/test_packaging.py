@@ -38,31 +38,25 @@ NOT_SHIPPED = shutil.ignore_patterns(
     ".ruff_cache",
     ".hypothesis",
 )
-# Every version directory the app registers, relative to the installed packages.
-MIGRATION_FILES = (
-    "core/migrations/env.py",
-    "core/migrations/script.py.mako",
-    "core/migrations/versions/0001_core.py",
-    "plugins/customers/migrations/0001_customers.py",
-    "plugins/orders/migrations/0001_orders.py",
-    "plugins/messages/migrations/0001_messages.py",
-    "assistant/migrations/0001_assistant.py",
-)
-# The console's page and files: served from the installed package, nothing fetched elsewhere.
-CONSOLE_FILES = (
-    "plugins/console/templates/console/index.html",
-    "plugins/console/static/console/console.js",
-    "plugins/console/static/console/console.css",
-    "plugins/console/static/vendor/README.md",
-    "plugins/console/static/vendor/alpinejs-3.17.5/cdn.min.js",
-    "plugins/console/static/vendor/alpinejs-3.17.5/LICENSE",
-    "plugins/console/static/vendor/vega-5.33.1/vega.min.js",
-    "plugins/console/static/vendor/vega-5.33.1/LICENSE",
-    "plugins/console/static/vendor/vega-lite-5.23.0/vega-lite.min.js",
-    "plugins/console/static/vendor/vega-lite-5.23.0/LICENSE",
-    "plugins/console/static/vendor/vega-embed-6.29.0/vega-embed.min.js",
-    "plugins/console/static/vendor/vega-embed-6.29.0/LICENSE",
-)
+PACKAGES = ("core", "plugins", "connectors", "assistant")
+
+
+def checkout_files(*patterns: str) -> frozenset[str]:
+    """The checkout's files under the four packages matching ``patterns`` (relative paths)."""
+    return frozenset(
+        str(path.relative_to(CHECKOUT))
+        for package in PACKAGES
+        for pattern in patterns
+        for path in (CHECKOUT / package).glob(pattern)
+        if path.is_file() and "__pycache__" not in path.parts
+    )
+
+
+# Every version directory the app registers (core's, each plugin's), and every template and
+# static asset (the console's page, Swagger UI, ReDoc, the scaffold's templates): found in the
+# checkout, so that a plugin or a file added later is checked too.
+MIGRATION_FILES = checkout_files("**/migrations/**/*.py", "**/migrations/*.mako")
+DATA_FILES = checkout_files("**/templates/**/*", "**/static/**/*", "**/*.tmpl")
 SERVER_START_SECONDS = 120
 
 pytestmark = pytest.mark.slow
@@ -141,15 +135,18 @@ def run(venv: Path, cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return result
 
 
-def test_the_wheel_carries_every_migration_and_the_wsgi_module(wheel):
+def test_the_wheel_carries_every_migration_asset_and_the_wsgi_module(wheel):
     names = set(zipfile.ZipFile(wheel).namelist())
-    assert set(MIGRATION_FILES) <= names
-    assert set(CONSOLE_FILES) <= names
+    assert {"core/migrations/env.py", "plugins/console/templates/console/index.html"} <= (
+        MIGRATION_FILES | DATA_FILES
+    )
+    assert names >= MIGRATION_FILES, sorted(MIGRATION_FILES - names)
+    assert names >= DATA_FILES, sorted(DATA_FILES - names)
     assert "core/wsgi.py" in names
     assert not any(name.startswith(("tests/", "migrations/")) for name in names)
 
 
-def test_the_sdist_carries_every_migration(source, tmp_path):
+def test_the_sdist_carries_every_migration_and_asset(source, tmp_path):
     subprocess.run(
         [
             sys.executable,
@@ -163,7 +160,8 @@ def test_the_sdist_carries_every_migration(source, tmp_path):
     (sdist,) = tmp_path.glob("nebulo[-_]ops-*.tar.gz")  # the name depends on setuptools
     with tarfile.open(sdist) as archive:
         names = {name.split("/", 1)[1] for name in archive.getnames() if "/" in name}
-    assert set(MIGRATION_FILES) <= names
+    shipped = MIGRATION_FILES | DATA_FILES
+    assert names >= shipped, sorted(shipped - names)
     assert {"wsgi.py", "core/wsgi.py", "MANIFEST.in"} <= names
 
 

@@ -60,6 +60,20 @@ class Customer(IdMixin, ProjectScoped, Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class ChannelIdentity(IdMixin, ProjectScoped, Base):
+    """A customer's id on a channel without a column of its own on ``customers`` (a
+    third-party connector's messenger); Shopify, WhatsApp and Telegram keep their columns."""
+
+    __tablename__ = "customer_channel_identities"
+    __table_args__ = (UniqueConstraint("project_id", "channel", "identity"),)
+
+    customer_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("customers.id", ondelete="CASCADE"), index=True
+    )
+    channel: Mapped[str] = mapped_column(String(64))
+    identity: Mapped[str] = mapped_column(String(255))
+
+
 class RiskHistory(ProjectScoped, Base):
     """One scored prediction of a customer's churn risk.
 

@@ -6,6 +6,7 @@ plugins call with no caller (training, batch scoring, find-or-create) take a pro
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
@@ -24,7 +25,7 @@ from core.context import Context
 from core.db import Money, get_scoped, insert_rows, money_as_float, scoped, utcnow
 from core.errors import Conflict, Invalid, NotFound
 from plugins.customers import churn
-from plugins.customers.models import Alert, Customer, ModelVersion, RiskHistory
+from plugins.customers.models import Alert, ChannelIdentity, Customer, ModelVersion, RiskHistory
 from plugins.customers.schemas import normalize_phone
 
 if TYPE_CHECKING:
@@ -38,6 +39,9 @@ CHANNEL_COLUMNS = {
     "whatsapp": "whatsapp_phone",
     "telegram": "telegram_chat_id",
 }
+"""Channels with a column of their own; any other channel's ids are ``ChannelIdentity`` rows."""
+CHANNEL_NAME = re.compile(r"[a-z][a-z0-9_]{0,63}")
+IDENTITY_LENGTH = 255
 SORTABLE = {
     "id": Customer.id,
     "name": Customer.name,
@@ -169,13 +173,16 @@ def find_or_create_customer(
     """The project's customer known by a channel identity, email or phone (in that order of
     trust), else a new one. Orders and connectors call this for every inbound contact.
 
-    ``channel`` is ``shopify``, ``whatsapp`` or ``telegram`` with ``identity`` its id there;
-    a found customer gains the identities it did not have yet.
+    ``channel`` is a connector's name (``shopify``, ``whatsapp``, ``telegram`` or a third
+    party's) with ``identity`` the contact's id there; a found customer gains the identities
+    it did not have yet.
     """
     if (channel is None) != (identity is None):
         raise Invalid(errors={"identity": ["channel and identity go together"]})
-    if channel is not None and channel not in CHANNEL_COLUMNS:
-        raise Invalid(errors={"channel": [f"Must be one of: {', '.join(CHANNEL_COLUMNS)}."]})
+    if channel is not None and not CHANNEL_NAME.fullmatch(channel):
+        raise Invalid(errors={"channel": ["A connector name: lower-case letters, digits, _"]})
+    if identity is not None and len(str(identity)) > IDENTITY_LENGTH:
+        raise Invalid(errors={"identity": [f"Longer than {IDENTITY_LENGTH} characters."]})
     if not (email or phone or identity):
         raise Invalid(errors={"email": ["Give an email, a phone or a channel identity"]})
     email = email.strip().lower() if email else None
@@ -186,18 +193,19 @@ def find_or_create_customer(
             raise Invalid(errors={"phone": [str(error)]}) from None
     lookups = []
     if channel is not None:
-        lookups.append(getattr(Customer, CHANNEL_COLUMNS[channel]) == str(identity))
+        lookups.append(_known_on_channel(project_id, channel, str(identity)))
     if email:
         lookups.append(Customer.email == email)
     if phone:
         lookups.append(Customer.phone == phone)
-    customer = None
-    for condition in lookups:
+    customer, customer_found_by = None, None
+    for position, condition in enumerate(lookups):
         customer = session.scalar(scoped(Customer, project_id).where(condition).limit(1))
         if customer is not None:
+            customer_found_by = position
             break
     identities = {"email": email, "phone": phone}
-    if channel is not None:
+    if channel in CHANNEL_COLUMNS:
         identities[CHANNEL_COLUMNS[channel]] = str(identity)
     if customer is None:
         customer = Customer(
@@ -212,7 +220,31 @@ def find_or_create_customer(
         for key, value in missing.items():
             setattr(customer, key, value)
     session.flush()
+    # lookups[0] is the channel identity: a customer found by it already has its row
+    if channel is not None and channel not in CHANNEL_COLUMNS and customer_found_by != 0:
+        session.add(
+            ChannelIdentity(
+                project_id=project_id,
+                customer_id=customer.id,
+                channel=channel,
+                identity=str(identity),
+            )
+        )
+        session.flush()
     return customer
+
+
+def _known_on_channel(project_id: uuid.UUID, channel: str, identity: str) -> Any:
+    """The condition "this customer is ``identity`` on ``channel``"."""
+    if channel in CHANNEL_COLUMNS:
+        return getattr(Customer, CHANNEL_COLUMNS[channel]) == identity
+    return Customer.id.in_(
+        select(ChannelIdentity.customer_id).where(
+            ChannelIdentity.project_id == project_id,
+            ChannelIdentity.channel == channel,
+            ChannelIdentity.identity == identity,
+        )
+    )
 
 
 @dataclass

@@ -1,24 +1,37 @@
+import dataclasses
+import json
+from collections.abc import Iterator
+
 import pytest
 
 from connectors.base import (
     EVENT_KINDS,
+    INBOUND_MESSAGE,
     MESSAGE_EDITED,
     MESSAGE_TYPES,
     SENDER_CHANGED,
     ConfigField,
     Connector,
     Delivery,
+    MalformedWebhook,
+    MediaContent,
     NormalizedEvent,
     ProviderError,
+    header,
+    load_json,
     signature_matches,
 )
 from connectors.shopify.connector import ShopifyConnector
 from connectors.telegram.connector import TelegramConnector
 from connectors.whatsapp.connector import WhatsAppConnector
 from core.errors import Invalid
-from core.plugins import PluginManager
+from core.hookspecs import hookimpl
+from core.plugins import PluginManager, job_name
+from core.testing import ApiClient
+from plugins.messages.jobs import process_deliveries
 from tests.connectors.conftest import connector_settings
 from tests.connectors.fakes import FakeWhatsApp
+from tests.plugins.messages.conftest import Shop
 
 
 def test_connectors_register_by_provider_through_entry_points():
@@ -141,3 +154,113 @@ def test_downloads_go_through_the_outbound_guard_and_stop_at_the_size_limit(
         guarded.download(url, headers=auth)
     assert raised.value.code == "REFUSED_DESTINATION"
     assert len(fake_whatsapp.requests) == 3
+
+
+# ---- a third-party connector, end to end ---------------------------------------------------
+
+PICTURE = b"\x89PNG third-party picture"
+SENT, EDITED = "2025-03-01T09:00:00+00:00", "2025-03-01T10:00:00+00:00"
+
+
+class ThirdPartyInbox(Connector):
+    """A messenger written outside Nebulo with only the contract: its webhook body is
+    ``{"id", "events": [{"kind": "message" | "edit", ...}]}``, signed by its token."""
+
+    provider = "thirdparty_inbox"
+    supports_messages = True
+    config_fields = (ConfigField("token", "The token it signs with", secret=True),)
+
+    def verify_webhook(self, headers, raw_body, query) -> bool:
+        return signature_matches(self.config["token"], header(headers, "X-Inbox-Token"))
+
+    def parse_webhook(self, headers, raw_body) -> Delivery:
+        body = load_json(raw_body)
+        try:
+            events = [self._event(event) for event in body["events"]]
+        except (KeyError, TypeError):
+            raise MalformedWebhook("events must be a list of messages and edits") from None
+        return Delivery(str(body["id"]), "messages", events)
+
+    @staticmethod
+    def _event(event: dict) -> NormalizedEvent:
+        data = {
+            "provider_message_id": event["id"],
+            "content": event.get("caption") or event.get("text") or "",
+            "message_type": "image" if event.get("picture") else "text",
+            "sender": {"chat_id": event["chat"], "name": event["name"]},
+            "sent_at": event["at"],
+        }
+        if event.get("picture"):
+            data["media"] = {"id": event["picture"], "mime_type": "image/png", "file_name": None}
+        if event["kind"] == "edit":
+            return NormalizedEvent(MESSAGE_EDITED, {**data, "edited_at": event["edited_at"]})
+        return NormalizedEvent(INBOUND_MESSAGE, data)
+
+    def fetch_media(self, media) -> MediaContent:
+        if media["id"] != "pic-1":
+            raise ProviderError("no such picture", status=404)
+        return MediaContent(PICTURE, media["mime_type"])
+
+    def health(self) -> dict:
+        return {"ok": True, "detail": "fine"}
+
+
+class ThirdPartyInboxPlugin:
+    @hookimpl
+    def register_connectors(self, register):
+        register(ThirdPartyInbox)
+
+
+def inbox_event(kind: str, message_id: str, **fields) -> dict:
+    return {"kind": kind, "id": message_id, "chat": "c-9", "name": "Ana", **fields}
+
+
+@pytest.fixture
+def inbox_shop(make_app) -> Iterator[Shop]:
+    """A project on an app with the third-party messenger, its failed deliveries retried
+    after 0.1 s (instead of minutes) so that a failure shows at once."""
+    app = make_app(extra_plugins=[("thirdparty_inbox", ThirdPartyInboxPlugin())])
+    registry = app.extensions["nebulo"].registry.jobs
+    name = job_name(process_deliveries)
+    registry[name] = dataclasses.replace(registry[name], backoff=(0.1,))
+    client = app.test_client()
+    api = ApiClient(client)
+    owner = api.user_headers()
+    yield Shop(app, client, owner, api.project(owner))
+
+
+def test_a_third_party_connector_stores_media_and_edits_through_the_webhook(inbox_shop):
+    shop, client, owner = inbox_shop, inbox_shop.client, inbox_shop.owner
+    integration = shop.connect("thirdparty_inbox", {"token": "inbox-secret-token"})
+
+    def deliver(delivery_id: str, *events: dict, token: str = "inbox-secret-token"):
+        body = json.dumps({"id": delivery_id, "events": list(events)}).encode()
+        return shop.post_webhook(integration, body, {"X-Inbox-Token": token})
+
+    refused = deliver("d0", inbox_event("message", "m0", text="x", at=SENT), token="bad")
+    assert refused.status_code == 401
+    picture = inbox_event("message", "m1", picture="pic-1", caption="is it broken?", at=SENT)
+    text = inbox_event("message", "m2", text="size M please", at=SENT)
+    assert deliver("d1", picture, text).get_json()["status"] == "accepted"
+    edit = inbox_event("edit", "m2", text="size L please", at=SENT, edited_at=EDITED)
+    assert deliver("d2", edit).get_json()["status"] == "accepted"
+    assert deliver("d2", edit).get_json()["status"] == "duplicate"
+    assert deliver("d3", {"kind": "message"}).status_code == 400
+    shop.settle()
+    deliveries = shop.get(f"integrations/{shop.pid}/{integration['id']}/deliveries")
+    assert [(d["status"], d["error"]) for d in deliveries] == [("processed", None)] * 2
+
+    stored = {m["provider_message_id"]: m for m in shop.get(f"messages/{shop.pid}/inbox")}
+    assert sorted(stored) == ["m1", "m2"]
+    image = stored["m1"]
+    assert (image["content_type"], image["content"]) == ("image", "is it broken?")
+    assert image["media"]["id"] == "pic-1" and image["sender"]["name"] == "Ana"
+    edited = stored["m2"]
+    assert edited["content"] == "size L please" and edited["edited_at"].startswith("2025-03-01T10")
+    assert [version["content"] for version in edited["edit_history"]] == ["size M please"]
+    assert image["customer_id"] == edited["customer_id"]
+    media = client.get(f"/api/v1/messages/{shop.pid}/{image['id']}/media", headers=owner)
+    assert media.status_code == 200 and media.data == PICTURE
+    assert media.mimetype == "image/png"
+    none = client.get(f"/api/v1/messages/{shop.pid}/{edited['id']}/media", headers=owner)
+    assert none.status_code == 404

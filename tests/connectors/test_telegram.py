@@ -114,6 +114,73 @@ def test_photos_and_documents_keep_caption_and_file_id_and_stickers_their_type()
     assert event.data["details"]["provider_type"] == "poll"
 
 
+VOICE = {"file_id": "v1", "mime_type": "audio/ogg", "file_size": 4000, "duration": 3}
+ANIMATION = {"file_id": "gif1", "file_name": "cat.mp4", "mime_type": "video/mp4"}
+
+
+@pytest.mark.parametrize(
+    ("attachment", "expected"),
+    [
+        (
+            {"voice": VOICE},
+            {
+                "message_type": "audio",
+                "content": "",
+                "media": {
+                    "id": "v1",
+                    "mime_type": "audio/ogg",
+                    "file_name": None,
+                    "file_size": 4000,
+                },
+            },
+        ),
+        (
+            {"audio": {"file_id": "a1", "file_name": "song.mp3"}, "caption": "our jingle"},
+            {"message_type": "audio", "content": "our jingle"},
+        ),
+        (
+            {"video": {"file_id": "vid1", "mime_type": "video/mp4"}, "caption": "unboxing"},
+            {"message_type": "video", "content": "unboxing"},
+        ),
+        (
+            # An animation also carries its file as a document: it stays a video.
+            {"animation": ANIMATION, "document": ANIMATION},
+            {
+                "message_type": "video",
+                "media": {
+                    "id": "gif1",
+                    "mime_type": "video/mp4",
+                    "file_name": "cat.mp4",
+                    "file_size": None,
+                },
+            },
+        ),
+        (
+            {"location": {"latitude": 41.39, "longitude": 2.17}},
+            {
+                "message_type": "location",
+                "content": "",
+                "details": {"latitude": 41.39, "longitude": 2.17},
+                "media": None,
+            },
+        ),
+        (
+            {"contact": {"phone_number": "+34600000000", "first_name": "Ana", "last_name": "Lima"}},
+            {"message_type": "contacts", "content": "Ana Lima"},
+        ),
+        (
+            {"photo": [], "caption": "no sizes"},
+            {"message_type": "unsupported", "content": "no sizes", "media": None},
+        ),
+    ],
+)
+def test_every_attachment_keeps_its_type_caption_and_file(attachment, expected):
+    message = {**UPDATE["message"], "text": None, **attachment}
+    [event] = parse({"update_id": 8, "message": message}).events
+    assert event.kind == INBOUND_MESSAGE
+    assert {key: event.data.get(key) for key in expected} == expected
+
+
 def test_callback_and_inline_queries_are_ignored_with_a_reason():
     for kind in ("callback_query", "inline_query"):
         update = {"update_id": 7, kind: {"id": "1", "from": {"id": 1}}}

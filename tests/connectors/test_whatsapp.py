@@ -98,6 +98,15 @@ def test_every_message_type_becomes_an_inbound_message_with_its_type():
     assert connector().parse_webhook({}, INBOUND).delivery_id == delivery.delivery_id
 
 
+CONTACTS = [
+    {
+        "name": {"formatted_name": "Ana Lima", "first_name": "Ana", "last_name": "Lima"},
+        "phones": [{"phone": "+55 11 99999-0000", "type": "CELL", "wa_id": "5511999990000"}],
+    },
+    {"name": {"formatted_name": "Bo"}},
+]
+
+
 def one_message(message: dict) -> dict:
     body = webhook({"messages": [{"from": "1234567890", "id": "wamid.X", **message}]})
     [event] = connector().parse_webhook({}, body).events
@@ -130,8 +139,82 @@ def one_message(message: dict) -> dict:
             },
         ),
         (
-            {"type": "location", "location": {"latitude": 1.5, "longitude": 2.5, "name": "Shop"}},
-            {"message_type": "location", "content": "Shop"},
+            {
+                "type": "audio",
+                "audio": {
+                    "id": "78",
+                    "mime_type": "audio/ogg; codecs=opus",
+                    "sha256": "def",
+                    "voice": True,
+                },
+            },
+            {
+                "message_type": "audio",
+                "content": "",
+                "media": {
+                    "id": "78",
+                    "mime_type": "audio/ogg; codecs=opus",
+                    "sha256": "def",
+                    "file_name": None,
+                },
+            },
+        ),
+        (
+            {
+                "type": "video",
+                "video": {"id": "79", "mime_type": "video/mp4", "caption": "it came broken"},
+            },
+            {
+                "message_type": "video",
+                "content": "it came broken",
+                "media": {"id": "79", "mime_type": "video/mp4", "sha256": None, "file_name": None},
+            },
+        ),
+        (
+            {"type": "sticker", "sticker": {"id": "80", "mime_type": "image/webp"}},
+            {
+                "message_type": "sticker",
+                "content": "",
+                "media": {"id": "80", "mime_type": "image/webp", "sha256": None, "file_name": None},
+            },
+        ),
+        (
+            {"type": "image", "image": {"mime_type": "image/jpeg"}},
+            {"message_type": "image", "media": None},
+        ),
+        (
+            {
+                "type": "location",
+                "location": {
+                    "latitude": 1.5,
+                    "longitude": 2.5,
+                    "name": "Shop",
+                    "address": "1 Main St",
+                },
+            },
+            {
+                "message_type": "location",
+                "content": "Shop",
+                "details": {
+                    "latitude": 1.5,
+                    "longitude": 2.5,
+                    "name": "Shop",
+                    "address": "1 Main St",
+                    "url": None,
+                },
+            },
+        ),
+        (
+            {"type": "location", "location": {"latitude": 1.5, "longitude": 2.5}},
+            {"message_type": "location", "content": ""},
+        ),
+        (
+            {"type": "contacts", "contacts": CONTACTS},
+            {
+                "message_type": "contacts",
+                "content": "Ana Lima, Bo",
+                "details": {"contacts": CONTACTS},
+            },
         ),
         (
             {"type": "button", "button": {"payload": "YES", "text": "Yes please"}},

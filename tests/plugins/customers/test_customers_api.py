@@ -199,9 +199,51 @@ def test_find_or_create_by_channel_identity_email_or_phone(app, project):
     from core.errors import Invalid
 
     with app.app_context(), app.extensions["nebulo"].db.session_scope() as session:
-        with pytest.raises(Invalid):
-            find_or_create_customer(session, project_id, channel="fax", identity="1")
+        for channel, identity in (("Fax!", "1"), ("fax", "x" * 256)):
+            with pytest.raises(Invalid):
+                find_or_create_customer(session, project_id, channel=channel, identity=identity)
         with pytest.raises(Invalid):
             find_or_create_customer(session, project_id, phone="12")
         with pytest.raises(Invalid):
             find_or_create_customer(session, project_id)
+
+
+def test_a_third_party_channel_identity_finds_its_customer_and_goes_with_them(app, project):
+    """A connector without a column on customers (here "signal") still has its senders found
+    again, linked to a customer known by email, and erased with that customer."""
+    from sqlalchemy import select
+
+    from core.context import Context
+    from plugins.customers.models import ChannelIdentity
+    from plugins.customers.services import delete_customer, find_or_create_customer
+
+    project_id = uuid.UUID(project["id"])
+    db = app.extensions["nebulo"].db
+    with app.app_context(), db.session_scope() as session:
+        first = find_or_create_customer(session, project_id, channel="signal", identity="u-7")
+        assert first.name == "signal u-7"
+        again = find_or_create_customer(session, project_id, channel="signal", identity="u-7")
+        other = find_or_create_customer(session, project_id, channel="matrix", identity="u-7")
+        assert again.id == first.id and other.id != first.id
+        known = find_or_create_customer(session, project_id, email="ana@example.com")
+        linked = find_or_create_customer(
+            session, project_id, email="ana@example.com", channel="signal", identity="u-8"
+        )
+        assert linked.id == known.id
+        found = find_or_create_customer(session, project_id, channel="signal", identity="u-8")
+        assert found.id == known.id
+        rows = session.scalars(
+            select(ChannelIdentity).where(ChannelIdentity.project_id == project_id)
+        ).all()
+        assert sorted((row.channel, row.identity) for row in rows) == [
+            ("matrix", "u-7"),
+            ("signal", "u-7"),
+            ("signal", "u-8"),
+        ]
+        delete_customer(session, Context(project_id, frozenset()), known.id)
+        left = session.scalars(
+            select(ChannelIdentity.identity).where(
+                ChannelIdentity.project_id == project_id, ChannelIdentity.channel == "signal"
+            )
+        ).all()
+        assert left == ["u-7"]
