@@ -76,15 +76,23 @@ def backtest_shape() -> tuple[int, int]:
 def check_history(session: Session, ctx: Context) -> tuple[date, list[float]]:
     """The history, or 422 saying how many days of sales a forecast needs."""
     first, values = sales_history(session, ctx)
-    needed = forecast.minimum_days(*backtest_shape())
-    if len(values) < needed:
-        since = f" (sales since {first})" if values else ""
-        raise Invalid(
-            f"A sales forecast needs at least {needed} days of sales history up to yesterday; "
-            f"this project has {len(values)}{since}",
-            errors={"history": [f"needs {needed} days, has {len(values)}"]},
-        )
+    shortfall = history_shortfall(first, values)
+    if shortfall:
+        raise Invalid(shortfall[0], errors={"history": [shortfall[1]]})
     return first, values
+
+
+def history_shortfall(first: date | None, values: list[float]) -> tuple[str, str] | None:
+    """What a forecast lacks, as (sentence, short form), or None with enough days of sales."""
+    needed = forecast.minimum_days(*backtest_shape())
+    if len(values) >= needed:
+        return None
+    since = f" (sales since {first})" if values else ""
+    return (
+        f"A sales forecast needs at least {needed} days of sales history up to yesterday; "
+        f"this project has {len(values)}{since}",
+        f"needs {needed} days, has {len(values)}",
+    )
 
 
 def fit_sales_forecast(
@@ -208,7 +216,12 @@ def predict_sales(session: Session, ctx: Context, texts: Sequence[str]) -> dict[
     dates = parse_future_dates(texts, project_today(session, ctx.project_id))
     row = current_forecast(session, ctx)
     if row is None:
-        check_history(session, ctx)
+        # no model is the project's state, not a bad request: 409 either way, saying what to do
+        shortfall = history_shortfall(*sales_history(session, ctx))
+        if shortfall:
+            raise Conflict(
+                f"No sales forecast yet. {shortfall[0]}", errors={"history": [shortfall[1]]}
+            )
         raise Conflict(
             "No sales forecast has been fitted for this project yet: start one with "
             f"POST /api/v1/analytics/{ctx.project_id}/forecast/refit"

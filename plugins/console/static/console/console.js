@@ -537,6 +537,7 @@
     Alpine.data("panelView", (panel) => ({
       state: "loading",
       error: "",
+      emptyText: "No data for this period yet.",
       rows: [],
       columns: [],
       figures: [],
@@ -546,6 +547,12 @@
           if (panel.query) await this.loadQuery();
           else await this.loadSource();
         } catch (error) {
+          // 409 is a source's "nothing to show yet" (e.g. no forecast fitted): an empty state
+          if (error.status === 409) {
+            this.state = "empty";
+            this.emptyText = error.message;
+            return;
+          }
           this.state = "error";
           this.error = explain(error);
         }
