@@ -107,6 +107,14 @@ def register_jobs(register):
     register(jobs.answer_customer, retries=jobs.ANSWER_RETRIES, backoff=(5, 60))
     register(jobs.sync_templates, retries=jobs.SYNC_RETRIES)
     register(jobs.register_webhook, retries=jobs.WEBHOOK_RETRIES)
+    register(jobs.score_sentiment, retries=jobs.SENTIMENT_RETRIES)
+
+
+@hookimpl
+def register_commands(cli):
+    from plugins.messages.cli import messages
+
+    cli.add_command(messages)
 
 
 @hookimpl

@@ -21,7 +21,7 @@ from core.context import Context
 from core.db import utcnow
 from plugins.customers import services as customer_services
 from plugins.customers.models import Customer
-from plugins.messages import conversations, links, services
+from plugins.messages import conversations, links, sentiment, services
 from plugins.messages.models import ChannelConversation, Integration, Message
 
 SEED = 14
@@ -41,7 +41,7 @@ QUESTIONS = (
 )
 ESCALATIONS = (
     ("My order arrived damaged, I want a refund.", "refund request"),
-    ("Nobody answered my email, this is the third time I write!", "angry customer"),
+    ("Nobody answered my email, this is the third time I write! Awful service.", "angry customer"),
     ("Can I speak to the manager about a catering order for 40 people?", "asks for a person"),
 )
 REPLIES = (
@@ -177,9 +177,10 @@ def _inbound(
     text: str,
     sent: datetime,
 ) -> Message:
-    """A received message on ``source``'s channel (an integration, or an earlier message)."""
+    """A received message on ``source``'s channel (an integration, or an earlier message),
+    its sentiment scored as the webhook flow scores it."""
     is_message = isinstance(source, Message)
-    return Message(
+    message = Message(
         project_id=source.project_id,
         integration_id=source.integration_id if is_message else source.id,
         provider=source.provider,
@@ -194,6 +195,8 @@ def _inbound(
         created_at=sent,
         sent_at=sent,
     )
+    sentiment.score_message(message)
+    return message
 
 
 def _reply(question: Message, text: str, delay: timedelta, *, by_ai: bool) -> Message:

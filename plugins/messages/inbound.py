@@ -21,7 +21,7 @@ from core.context import Context
 from core.db import scoped, utcnow
 from core.errors import Conflict
 from core.events import publish
-from plugins.messages import links
+from plugins.messages import links, sentiment
 from plugins.messages.models import STATUS_RANK, Integration, Message
 
 ANSWERABLE_TYPES = frozenset({"text", "button", "button_reply", "list_reply"})
@@ -48,6 +48,8 @@ def message_payload(message: Message) -> dict[str, Any]:
         "content": message.content,
         "content_type": message.content_type,
         "chat_id": message.chat_id,
+        "sentiment": message.sentiment,
+        "sentiment_score": message.sentiment_score,
     }
 
 
@@ -111,10 +113,10 @@ def record_inbound(
 def record_edit(
     session: Session, ctx: Context, integration: Integration, data: Mapping[str, Any]
 ) -> EventOutcome:
-    """Apply an edit: the newest version is shown, the others are kept in ``edit_history``
-    (oldest first). An edit already applied (same edit time) is skipped, an older one that
-    arrives late joins the history, and the edit of a message never received is stored as
-    the message with its first version marked unknown."""
+    """Apply an edit: the newest version is shown (and its sentiment scored), the others are
+    kept in ``edit_history`` (oldest first). An edit already applied (same edit time) is
+    skipped, an older one that arrives late joins the history, and the edit of a message never
+    received is stored as the message with its first version marked unknown."""
     edited_at = provider_time(data.get("edited_at")) or utcnow()
     existing = _stored(session, ctx, integration.provider, data["provider_message_id"])
     if existing is None:
@@ -147,6 +149,7 @@ def record_edit(
         existing.media = data.get("media") or existing.media
         existing.edited_at = edited_at
         existing.is_read = False
+        sentiment.score_message(existing)
     else:
         history.append(_version(data, edited_at.isoformat()))
         history.sort(key=lambda version: version.get("at") or "")
@@ -194,6 +197,7 @@ def _new_message(
         sent_at=provider_time(data.get("sent_at")),
         edit_history=[],
     )
+    sentiment.score_message(message)
     session.add(message)
     session.flush()
     return message

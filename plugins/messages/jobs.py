@@ -1,4 +1,5 @@
-"""Background work of the messages plugin: process deliveries, send messages, sync, answer."""
+"""Background work of the messages plugin: process deliveries, send messages, sync, answer,
+score the sentiment of messages stored before scoring existed."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from typing import Any
 
 from connectors.base import ProviderError, call_with_rate_limit
 from core.jobs import JobRun, enqueue
-from plugins.messages import bot, services, templates, webhook_setup
+from plugins.messages import bot, sentiment, services, templates, webhook_setup
 from plugins.messages.models import Integration
 
 PROCESS_RETRIES = 3
@@ -15,6 +16,7 @@ SEND_RETRIES = 4
 SYNC_RETRIES = 0
 ANSWER_RETRIES = 2
 WEBHOOK_RETRIES = 0
+SENTIMENT_RETRIES = 1
 
 
 def process_deliveries(run: JobRun, project_id: str, integration_id: str) -> dict[str, Any]:
@@ -151,3 +153,19 @@ def register_webhook(run: JobRun, project_id: str, integration_id: str) -> dict[
     return webhook_setup.register(
         run.session, services.system_context(project_id), uuid.UUID(integration_id)
     )
+
+
+def score_sentiment(run: JobRun, project_id: str | None = None) -> dict[str, Any]:
+    """Score the sentiment of one project's (or every project's) unscored customer messages.
+    Each batch is committed before progress is reported (SQLite would block the progress row
+    behind an open transaction); a retry goes on with the messages still unscored."""
+    with run.session() as session:
+
+        def batch_done(done: int, total: int) -> None:
+            session.commit()
+            run.progress(done * 100 // total if total else 100, f"{done} of {total} messages")
+
+        scored = sentiment.score_unscored(
+            session, uuid.UUID(project_id) if project_id else None, batch_done
+        )
+    return {"scored": scored}

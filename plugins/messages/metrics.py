@@ -1,7 +1,8 @@
 """The messages plugin's metrics: inbound, outbound, unread, waiting for a human,
-AI-answered share and first-response time, over ``messages``; and the bot's outcomes over
-``channel_conversations``: conversations the bot handled alone, handoffs and their reasons,
-first-response time of the bot and of people, conversations reopened within 7 days."""
+AI-answered share, first-response time and customers' sentiment, over ``messages``; and the
+bot's outcomes over ``channel_conversations``: conversations the bot handled alone, handoffs
+and their reasons, first-response time of the bot and of people, conversations reopened
+within 7 days."""
 
 from __future__ import annotations
 
@@ -9,7 +10,12 @@ from sqlalchemy import func, select
 
 from core.metrics import Dimension, Metric
 from core.metrics.registry import seconds_between
-from plugins.messages.models import HANDOFF_REASONS, ChannelConversation, Message
+from plugins.messages.models import (
+    HANDOFF_REASONS,
+    SENTIMENT_LABELS,
+    ChannelConversation,
+    Message,
+)
 
 messages = Message.__table__
 inbound = messages.c.direction == "inbound"
@@ -37,6 +43,17 @@ MESSAGE_SOURCE = {
     "dimensions": (CHANNEL,),
 }
 NOW = {**MESSAGE_SOURCE, "time_column": None}
+scored = inbound & messages.c.sentiment.is_not(None)
+SENTIMENT = Dimension(
+    "sentiment",
+    "Sentiment",
+    messages.c.sentiment,
+    values=SENTIMENT_LABELS,
+    words=("mood", "tone", "positive or negative"),
+)
+SENTIMENT_SOURCE = {**MESSAGE_SOURCE, "dimensions": (CHANNEL, SENTIMENT)}
+"""Customers' messages that have a sentiment (``plugins.messages.sentiment``): messages with
+no text are not scored, outbound ones never."""
 
 chats = ChannelConversation.__table__
 CONVERSATION_CHANNEL = Dimension("channel", "Channel", chats.c.provider, words=("provider",))
@@ -76,7 +93,13 @@ METRICS = (
         unit="count",
         measure="count",
         condition=outbound & messages.c.ai_generated.is_(True),
-        words=("bot replies", "ai replies", "automatic answers"),
+        words=(
+            "bot replies",
+            "ai replies",
+            "automatic answers",
+            "bot answers",
+            "answered by the bot",
+        ),
         **MESSAGE_SOURCE,
     ),
     Metric(
@@ -127,12 +150,80 @@ METRICS = (
         examples=("How quickly do we answer messages?",),
     ),
     Metric(
+        name="average_sentiment",
+        label="Average sentiment of customer messages",
+        unit="number",
+        measure="avg",
+        condition=scored,
+        expression=messages.c.sentiment_score,
+        description="Customers' messages scored from -1 (most negative) to 1 (most positive), "
+        "averaged; 0 is neutral",
+        words=(
+            "sentiment",
+            "average sentiment",
+            "customer sentiment",
+            "mood",
+            "customer mood",
+            "how happy are customers",
+            "tone of messages",
+        ),
+        examples=("How was customer sentiment last month?",),
+        **SENTIMENT_SOURCE,
+    ),
+    Metric(
+        name="scored_messages",
+        label="Customer messages scored for sentiment",
+        unit="count",
+        measure="count",
+        condition=scored,
+        description="Received messages with text, each labelled positive, neutral or negative",
+        words=("messages by sentiment", "sentiment breakdown", "sentiment of messages"),
+        examples=("How many positive and negative messages did we get this week?",),
+        **SENTIMENT_SOURCE,
+    ),
+    Metric(
+        name="negative_messages",
+        label="Negative customer messages",
+        unit="count",
+        measure="count",
+        condition=scored & (messages.c.sentiment == "negative"),
+        words=(
+            "negative messages",
+            "complaints",
+            "unhappy customers",
+            "angry customers",
+            "upset customers",
+            "dissatisfied customers",
+        ),
+        examples=("How many unhappy customers wrote to us this week?",),
+        **SENTIMENT_SOURCE,
+    ),
+    Metric(
+        name="positive_messages",
+        label="Positive customer messages",
+        unit="count",
+        measure="count",
+        condition=scored & (messages.c.sentiment == "positive"),
+        words=("positive messages", "happy customers", "compliments", "praise", "satisfied"),
+        **SENTIMENT_SOURCE,
+    ),
+    Metric(
+        name="negative_message_share",
+        label="Share of customer messages that are negative",
+        unit="percent",
+        measure="ratio",
+        numerator="negative_messages",
+        denominator="scored_messages",
+        words=("complaint rate", "share of complaints", "negative share", "unhappy share"),
+        **SENTIMENT_SOURCE,
+    ),
+    Metric(
         name="customer_conversations",
         label="Customer conversations",
         unit="count",
         measure="count",
         description="Conversations customers opened on a channel (counted when opened)",
-        words=("conversations", "chats", "customer chats", "threads"),
+        words=("conversations", "chats", "customer chats", "threads", "tickets", "support tickets"),
         **CONVERSATION_SOURCE,
     ),
     Metric(

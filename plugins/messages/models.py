@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Float, ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.db import Base, IdMixin, ProjectScoped, TimestampMixin, utcnow
@@ -17,6 +17,8 @@ HUMAN_HANDOFF = ("instead", "also")
 the bot's answer."""
 OUTBOUND_STATUSES = ("queued", "sending", "sent", "delivered", "read", "failed")
 STATUS_RANK = {"queued": 0, "sending": 0, "sent": 1, "delivered": 2, "read": 3}
+SENTIMENT_LABELS = ("positive", "neutral", "negative")
+"""A customer message's sentiment label (``plugins.messages.sentiment``)."""
 DELIVERY_STATES = ("received", "processed", "skipped", "failed")
 """``skipped``: answered 200 but nothing to store; ``skip_reasons`` says why."""
 
@@ -123,6 +125,11 @@ class Message(IdMixin, ProjectScoped, Base):
     ai_generated: Mapped[bool] = mapped_column(default=False)
     needs_human: Mapped[bool] = mapped_column(default=False)
     flag_reason: Mapped[str | None] = mapped_column(String(500))
+    sentiment_score: Mapped[float | None] = mapped_column(Float)
+    """An inbound message's compound sentiment from -1 to 1; empty for outbound messages and
+    for messages without text (see ``plugins.messages.sentiment``)."""
+    sentiment: Mapped[str | None] = mapped_column(String(8))
+    """The score's label: one of :data:`SENTIMENT_LABELS`."""
     error: Mapped[str | None] = mapped_column(Text)
     job_id: Mapped[uuid.UUID | None]
     conversation_id: Mapped[uuid.UUID | None] = mapped_column(

@@ -1,4 +1,5 @@
-"""The messages plugin's part of reports: the messages report, and the inbox in performance."""
+"""The messages plugin's part of reports: the messages report (with customers' sentiment),
+and the inbox in performance."""
 
 from __future__ import annotations
 
@@ -40,6 +41,43 @@ def report_sections(register):
                 "title": "First response time by channel",
                 "metrics": ("first_response_time",),
                 "group_by": ("channel",),
+                "chart": "bar",
+            },
+        ),
+    )
+    register(
+        "messages",
+        "sentiment",
+        "Customer sentiment",
+        figures=(
+            "average_sentiment",
+            "negative_messages",
+            "negative_message_share",
+            "positive_messages",
+            "scored_messages",
+        ),
+        tables=(
+            {
+                "name": "messages_by_sentiment",
+                "title": "Customer messages by sentiment",
+                "metrics": ("scored_messages",),
+                "group_by": ("sentiment",),
+                "order": "-scored_messages",
+                "chart": "arc",
+            },
+            {
+                "name": "sentiment_by_day",
+                "title": "Average sentiment by day",
+                "metrics": ("average_sentiment", "negative_messages", "positive_messages"),
+                "group_by": ("day",),
+                "chart": "line",
+            },
+            {
+                "name": "sentiment_by_channel",
+                "title": "Sentiment by channel",
+                "metrics": ("average_sentiment", "negative_messages", "scored_messages"),
+                "group_by": ("channel",),
+                "order": "-average_sentiment",
                 "chart": "bar",
             },
         ),

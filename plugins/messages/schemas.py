@@ -13,6 +13,7 @@ from plugins.messages.models import (
     HANDOFF_REASONS,
     HUMAN_HANDOFF,
     OUTBOUND_STATUSES,
+    SENTIMENT_LABELS,
     TEMPLATE_STATUSES,
 )
 
@@ -156,6 +157,13 @@ class ChannelMessageSchema(StrictSchema):
     ai_generated = fields.Boolean()
     needs_human = fields.Boolean()
     flag_reason = fields.String(allow_none=True)
+    sentiment_score = fields.Float(
+        allow_none=True,
+        metadata={"description": "A received message's sentiment, -1 (negative) to 1 (positive)"},
+    )
+    sentiment = fields.String(
+        allow_none=True, metadata={"description": "One of " + ", ".join(SENTIMENT_LABELS)}
+    )
     error = fields.String(allow_none=True)
     job_id = fields.UUID(allow_none=True)
     conversation_id = fields.UUID(allow_none=True)
@@ -173,6 +181,7 @@ class InboxArgs(PageArgs):
     is_read = fields.Boolean()
     needs_human = fields.Boolean()
     ai_generated = fields.Boolean()
+    sentiment = fields.String(validate=validate.OneOf(SENTIMENT_LABELS))
     waiting_for_human = fields.Boolean(
         metadata={"description": "Only messages of conversations waiting for a person (or not)"}
     )

@@ -718,7 +718,8 @@ def get_message(session: Session, ctx: Context, message_id: uuid.UUID) -> Messag
 
 
 def inbox(ctx: Context, filters: Mapping[str, Any]) -> Select:
-    """Messages newest first, filtered as in seed 001 (direction, provider, order, read, days)."""
+    """Messages newest first, filtered as in seed 001 (direction, provider, order, read, days)
+    and by sentiment."""
     ctx.require("view_messages")
     statement = scoped(Message, ctx.project_id)
     for name in (
@@ -729,6 +730,7 @@ def inbox(ctx: Context, filters: Mapping[str, Any]) -> Select:
         "is_read",
         "needs_human",
         "ai_generated",
+        "sentiment",
     ):
         if filters.get(name) is not None:
             statement = statement.where(getattr(Message, name) == filters[name])
