@@ -6,6 +6,8 @@ dimension or filter value is an ``Invalid`` error listing what exists), compiles
 SQLAlchemy Core, always scoped to the caller's project, with time buckets in the project's
 time zone, and returns a :class:`MetricResult`: rows, totals, the period as dates, the
 comparison and the units. Money stays ``Decimal`` from the database to the result.
+:func:`run_queries` answers a batch (a report's sections) the same way from fewer SELECTs,
+planned by :mod:`core.metrics.scans`.
 
 Usage::
 
@@ -19,23 +21,22 @@ Usage::
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import String, case, cast, distinct, func, select
+from sqlalchemy import String, cast, func, select
 from sqlalchemy.orm import Session
-from sqlalchemy.sql import ColumnElement
 
 from core.context import Context, project_row
 from core.db import to_money
 from core.errors import Invalid
-from core.metrics.buckets import SERIES_GRAINS, bucket, bucket_value, series
+from core.metrics.buckets import SERIES_GRAINS, WEEKDAY_NAMES, series
 from core.metrics.periods import COMPARISONS, Period, shift_period
 from core.metrics.query import MetricQuery, MetricResult
 from core.metrics.registry import TIME_GRAINS, Dimension, Metric
+from core.metrics.scans import Part, Request, ScanPlan, combined
 from core.projects.models import Project
 
 MAX_LIMIT = 1000
@@ -44,15 +45,6 @@ KNOWN_VALUES_SHOWN = 25
 MAX_BUCKETS = 5000
 """Rows a time series may have: ten years by day; longer spans are grouped by week or month."""
 BUCKET_DAYS = {"day": 1, "week": 7, "month": 28}
-
-
-@dataclass(frozen=True)
-class _Part:
-    """One SQL aggregate a metric needs: ``kind`` is sum, count, min, max or count_distinct."""
-
-    key: str
-    kind: str
-    metric: Metric
 
 
 def metric_registry() -> dict[str, Metric]:
@@ -81,30 +73,32 @@ def run_query(
     timezone: str | None = None,
 ) -> MetricResult:
     """Answer ``query`` in the caller's project (see the module docstring)."""
+    return run_queries(session, ctx, [query], metrics, timezone)[0]
+
+
+def run_queries(
+    session: Session,
+    ctx: Context,
+    queries: Sequence[MetricQuery],
+    metrics: Mapping[str, Metric] | None = None,
+    timezone: str | None = None,
+) -> list[MetricResult]:
+    """Answer several queries at once, each as :func:`run_query` would: all are checked
+    first, then their aggregates share SELECTs where they can (:mod:`core.metrics.scans`),
+    so a report or a dashboard reads each table once rather than once per figure."""
     registry = metric_registry() if metrics is None else metrics
     timezone = timezone or project_timezone(session, ctx.project_id)
-    chosen = _resolve_metrics(ctx, registry, query.metrics)
-    _check_shape(chosen, query)
-    filters = _resolve_filters(session, ctx, registry, chosen, query.filters)
-    compiled = _Compiled(session, ctx, registry, chosen, query, filters, timezone)
-    current_rows, totals = compiled.evaluate(query.period)
-    result = MetricResult(
-        metrics=chosen,
-        period=query.period,
-        timezone=timezone,
-        group_by=query.group_by,
-        rows=current_rows,
-        totals=totals,
-    )
-    if query.compare:
-        result.comparison_period = shift_period(query.period, query.compare)
-        previous_rows, result.comparison_totals = compiled.evaluate(result.comparison_period)
-        result.changes = {
-            m.name: percent_change(totals[m.name], result.comparison_totals[m.name]) for m in chosen
-        }
-        _attach_comparison(result, previous_rows)
-    result.rows = _ordered(result, query)
-    return result
+    compiled = []
+    for query in queries:
+        chosen = _resolve_metrics(ctx, registry, query.metrics)
+        _check_shape(chosen, query)
+        filters = _resolve_filters(session, ctx, registry, chosen, query.filters)
+        compiled.append(_Compiled(registry, chosen, query, filters))
+    plan = ScanPlan(session, ctx.project_id, timezone)
+    for each in compiled:
+        each.plan(plan)
+    plan.run()
+    return [each.result(timezone) for each in compiled]
 
 
 def percent_change(current: Any, previous: Any) -> float | None:
@@ -248,102 +242,92 @@ def _existing_values(
 
 
 class _Compiled:
-    """A checked query, evaluated for its period and for its comparison period."""
+    """A checked query: the requests it adds to a scan plan, then its result from their rows."""
 
     def __init__(
         self,
-        session: Session,
-        ctx: Context,
         registry: Mapping[str, Metric],
         chosen: list[Metric],
         query: MetricQuery,
         filters: dict[str, tuple[str, ...]],
-        timezone: str,
     ):
-        self.session, self.ctx, self.query = session, ctx, query
-        self.chosen, self.filters, self.timezone = chosen, filters, timezone
-        self.registry = registry
-        self.dialect = session.get_bind().dialect.name
-        parts: dict[str, _Part] = {}
+        self.registry, self.chosen, self.query, self.filters = registry, chosen, query, filters
+        parts: dict[str, Part] = {}
         for metric in chosen:
             for base in _base_metrics(registry, metric):
                 if base.measure == "avg":
-                    parts[f"{base.name}__sum"] = _Part(f"{base.name}__sum", "sum", base)
-                    parts[f"{base.name}__count"] = _Part(f"{base.name}__count", "count", base)
+                    parts[f"{base.name}__sum"] = Part(f"{base.name}__sum", "sum", base)
+                    parts[f"{base.name}__count"] = Part(f"{base.name}__count", "count", base)
                 else:
-                    parts[base.name] = _Part(base.name, base.measure, base)
+                    parts[base.name] = Part(base.name, base.measure, base)
         self.parts = list(parts.values())
+        self.periods = [query.period]
+        if query.compare:
+            self.periods.append(shift_period(query.period, query.compare))
+        self.requests: dict[Period, list[tuple[Request, Request | None]]] = {}
 
-    def evaluate(self, period: Period) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-        """(rows keyed by the group-by values, totals) for ``period``."""
-        start, end = period.bounds(self.timezone)
-        by_source: dict[tuple[int, int], list[_Part]] = {}
+    def plan(self, plan: ScanPlan) -> None:
+        """One request per source and period, and one for the totals when a distinct count
+        cannot be added up from the groups."""
+        by_source: dict[tuple[int, int], list[Part]] = {}
         for part in self.parts:
             key = (id(part.metric.source), id(part.metric.time_column))
             by_source.setdefault(key, []).append(part)
-        grouped: dict[tuple[Any, ...], dict[str, Any]] = {}
-        needs_total_query = bool(self.query.group_by) and any(
+        needs_totals = bool(self.query.group_by) and any(
             p.kind == "count_distinct" for p in self.parts
         )
+        for period in self.periods:
+            self.requests[period] = [
+                (
+                    plan.add(Request(tuple(parts), self.query.group_by, period, self.filters)),
+                    plan.add(Request(tuple(parts), (), period, self.filters))
+                    if needs_totals
+                    else None,
+                )
+                for parts in by_source.values()
+            ]
+
+    def result(self, timezone: str) -> MetricResult:
+        current_rows, totals = self.evaluate(self.periods[0])
+        result = MetricResult(
+            metrics=self.chosen,
+            period=self.query.period,
+            timezone=timezone,
+            group_by=self.query.group_by,
+            rows=current_rows,
+            totals=totals,
+        )
+        if self.query.compare:
+            result.comparison_period = self.periods[1]
+            previous_rows, result.comparison_totals = self.evaluate(self.periods[1])
+            result.changes = {
+                m.name: percent_change(totals[m.name], result.comparison_totals[m.name])
+                for m in self.chosen
+            }
+            _attach_comparison(result, previous_rows)
+        result.rows = _ordered(result, self.query)
+        return result
+
+    def evaluate(self, period: Period) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+        """(rows keyed by the group-by values, totals) for ``period``."""
+        grouped: dict[tuple[Any, ...], dict[str, Any]] = {}
         totals: dict[str, Any] = {}
-        for parts in by_source.values():
-            for key, values in self._select(parts, start, end, self.query.group_by):
+        for request, totals_request in self.requests[period]:
+            for key, values in request.rows:
                 grouped.setdefault(key, {}).update(values)
-            if needs_total_query:
-                for _, values in self._select(parts, start, end, ()):
+            if totals_request is not None:
+                for _, values in totals_request.rows:
                     totals.update(values)
         if not self.query.group_by:
             totals = grouped.get((), {})
-        elif not needs_total_query:
-            totals = _combined([values for values in grouped.values()], self.parts)
+        elif not any(t is not None for _, t in self.requests[period]):
+            totals = combined(grouped.values(), self.parts)
         rows = [
             {**dict(zip(self.query.group_by, key, strict=True)), **self._values(values)}
             for key, values in grouped.items()
         ]
         rows = self._with_empty_buckets(rows, period)
         return rows, self._values(totals)
-
-    def _select(
-        self, parts: list[_Part], start: Any, end: Any, group_by: tuple[str, ...]
-    ) -> list[tuple[tuple[Any, ...], dict[str, Any]]]:
-        metric = parts[0].metric
-        first = metric.condition
-        shared_condition = first is not None and all(
-            p.metric.condition is not None and p.metric.condition.compare(first) for p in parts
-        )
-        keys = [self._group_expression(metric, name, start, end) for name in group_by]
-        aggregates = [
-            _aggregate(p, None if shared_condition else p.metric.condition).label(f"a{i}")
-            for i, p in enumerate(parts)
-        ]
-        statement = (
-            select(*(k.label(f"g{i}") for i, k in enumerate(keys)), *aggregates)
-            .select_from(metric.source)
-            .where(metric.project_column == self.ctx.project_id)
-        )
-        if metric.time_column is not None:
-            statement = statement.where(metric.time_column >= start, metric.time_column < end)
-        if shared_condition:
-            statement = statement.where(metric.condition)
-        for name, values in self.filters.items():
-            statement = statement.where(metric.dimension(name).expression.in_(values))
-        if keys:
-            statement = statement.group_by(*(f"g{i}" for i in range(len(keys))))
-        rows = []
-        for row in self.session.execute(statement):
-            key = tuple(
-                bucket_value(name, row[i]) if name in TIME_GRAINS else row[i]
-                for i, name in enumerate(group_by)
-            )
-            rows.append((key, {p.key: row[len(keys) + i] for i, p in enumerate(parts)}))
-        return rows
-
-    def _group_expression(
-        self, metric: Metric, name: str, start: Any, end: Any
-    ) -> ColumnElement[Any]:
-        if name in TIME_GRAINS:
-            return bucket(self.dialect, name, metric.time_column, self.timezone, start, end)
-        return metric.dimension(name).expression
 
     def _values(self, parts: Mapping[str, Any]) -> dict[str, Any]:
         """Each chosen metric's value from its parts' sums and counts."""
@@ -380,32 +364,6 @@ class _Compiled:
         ]
 
 
-def _aggregate(part: _Part, condition: ColumnElement[bool] | None) -> ColumnElement[Any]:
-    metric = part.metric
-    expression = metric.expression
-    if part.kind == "count" and expression is None:
-        return func.count() if condition is None else func.count(case((condition, 1)))
-    if condition is not None:
-        expression = case((condition, expression))
-    if part.kind == "count":
-        return func.count(expression)
-    if part.kind == "count_distinct":
-        return func.count(distinct(expression))
-    return getattr(func, part.kind)(expression)
-
-
-def _combined(groups: list[Mapping[str, Any]], parts: list[_Part]) -> dict[str, Any]:
-    """Totals from the groups' parts: sums and counts add up, minima and maxima compare."""
-    totals: dict[str, Any] = {}
-    for part in parts:
-        values = [g[part.key] for g in groups if g.get(part.key) is not None]
-        if part.kind in ("min", "max"):
-            totals[part.key] = (min if part.kind == "min" else max)(values, default=None)
-        else:
-            totals[part.key] = sum(values) if values else None
-    return totals
-
-
 def _divide(unit: str, numerator: Any, denominator: Any) -> Any:
     if not denominator or numerator is None:
         return None
@@ -435,6 +393,8 @@ def _attach_comparison(result: MetricResult, previous_rows: list[dict[str, Any]]
 def _ordered(result: MetricResult, query: MetricQuery) -> list[dict[str, Any]]:
     rows = result.rows
     time_series = query.group_by and query.group_by[0] in TIME_GRAINS
+    if query.group_by and not (time_series and len(query.group_by) == 1):
+        rows = sorted(rows, key=lambda row: _group_order(row, query.group_by))
     order = query.order or (None if time_series else (f"-{result.metrics[0].name}"))
     if order is not None and query.group_by:
         name = order.lstrip("-")
@@ -443,3 +403,12 @@ def _ordered(result: MetricResult, query: MetricQuery) -> list[dict[str, Any]]:
         present.sort(key=lambda r: r[name], reverse=order.startswith("-"))
         rows = present + absent
     return rows[: query.limit] if query.limit else rows
+
+
+def _group_order(row: Mapping[str, Any], group_by: tuple[str, ...]) -> tuple[Any, ...]:
+    """Rows by their group-by values (weekdays from Monday, empty values last): the order of
+    ties and of rows no order was asked for, whichever way the database grouped them."""
+    return tuple(
+        (row[g] is None, WEEKDAY_NAMES.index(row[g]) if g == "weekday" else row[g])
+        for g in group_by
+    )

@@ -2,15 +2,16 @@
 
 A section is data (a title, figures and tables, each a metrics query); this module collects
 the contributions once per app, checks them, and answers them with the metrics engine
-(:func:`core.metrics.engine.run_query`) for a report's period and filters. No figure is
-computed here: a report shows what the metrics layer says, compared with the previous period.
+(:func:`core.metrics.engine.run_queries`: every section's queries as one batch) for a report's
+period and filters. No figure is computed here: a report shows what the metrics layer says,
+compared with the previous period.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -21,7 +22,7 @@ from sqlalchemy.orm import Session
 from core.context import Context
 from core.errors import Invalid
 from core.metrics import Metric, Period
-from core.metrics.engine import run_query
+from core.metrics.engine import run_queries, run_query
 from core.metrics.query import MetricQuery, MetricResult
 from core.metrics.registry import NAME_PATTERN
 from plugins.reports.charts import CHARTS, chart_spec
@@ -236,8 +237,19 @@ def time_grain(period: Period) -> str:
     return "week" if period.days <= WEEKLY_UP_TO_DAYS else "month"
 
 
+@dataclass(frozen=True)
+class _Asked:
+    """A query a section needs, the filters applied to it, and what it answers."""
+
+    query: MetricQuery
+    applied: tuple[str, ...]
+    table: TableSpec | None = None
+
+
 class SectionBuilder:
-    """Answers sections for one report: the caller's metrics, period and filters."""
+    """Answers sections for one report: the caller's metrics, period and filters. Every
+    section's queries go to the metrics engine as one batch, so the sections that read the
+    same table share its scans."""
 
     def __init__(
         self, session: Session, ctx: Context, period: Period, filters: Mapping[str, tuple[str, ...]]
@@ -246,47 +258,81 @@ class SectionBuilder:
         self.metrics = current_app.extensions["nebulo"].registry.metrics
         self.grain = time_grain(period)
 
-    def _run(self, names: tuple[str, ...], **options: Any) -> tuple[MetricResult, list[str]]:
+    def _ask(
+        self, names: tuple[str, ...], table: TableSpec | None = None, **options: Any
+    ) -> _Asked:
         usable = _dimensions(self.metrics, names)
         applied = {k: v for k, v in self.filters.items() if k in usable}
         query = MetricQuery(metrics=names, period=self.period, filters=applied, **options)
-        return run_query(self.session, self.ctx, query), sorted(applied)
+        return _Asked(query, tuple(sorted(applied)), table)
 
     def visible(self, names: tuple[str, ...]) -> tuple[str, ...]:
         return tuple(n for n in names if self.ctx.can(self.metrics[n].permission))
 
-    def figures(self, names: tuple[str, ...]) -> tuple[dict[str, dict[str, Any]], set[str]]:
-        """Each figure with the previous period's value and the change (figures about now,
-        like unread messages, have no previous value)."""
-        shown: dict[str, dict[str, Any]] = {}
-        applied: set[str] = set()
-        dated = tuple(n for n in names if self.metrics[n].time_column is not None)
-        now = tuple(n for n in names if self.metrics[n].time_column is None)
-        for group, compare in ((dated, "previous_period"), (now, None)):
-            if not group:
+    def _questions(self, spec: SectionSpec) -> list[_Asked]:
+        """The section's queries the caller may see: its figures over the period (compared
+        with the previous one) and about now, then its tables."""
+        asked = []
+        figures = self.visible(spec.figures)
+        dated = tuple(n for n in figures if self.metrics[n].time_column is not None)
+        now = tuple(n for n in figures if self.metrics[n].time_column is None)
+        if dated:
+            asked.append(self._ask(dated, compare="previous_period"))
+        if now:
+            asked.append(self._ask(now))
+        for table in spec.tables:
+            if self.visible(table.metrics) != table.metrics:
                 continue
-            result, used = self._run(group, compare=compare)
-            applied |= set(used)
-            answer = result.as_json()
-            for metric in result.metrics:
-                previous = answer["comparison_totals"]
-                shown[metric.name] = {
-                    "label": metric.label,
-                    "unit": metric.unit,
-                    "value": answer["totals"][metric.name],
-                    "previous": previous[metric.name] if previous else None,
-                    "change": result.changes[metric.name] if result.changes else None,
-                    "as_of": "period" if compare else "now",
-                }
-        return shown, applied
+            group_by = tuple(self.grain if g in TIME_GRAINS else g for g in table.group_by)
+            order = table.order
+            if order is None and group_by and group_by[0] in TIME_GRAINS:
+                order = group_by[0]
+            asked.append(
+                self._ask(table.metrics, table, group_by=group_by, order=order, limit=table.limit)
+            )
+        return asked
 
-    def table(self, spec: TableSpec) -> tuple[dict[str, Any], list[str]]:
-        group_by = tuple(self.grain if g in TIME_GRAINS else g for g in spec.group_by)
-        order = spec.order
-        if order is None and group_by and group_by[0] in TIME_GRAINS:
-            order = group_by[0]
-        result, applied = self._run(spec.metrics, group_by=group_by, order=order, limit=spec.limit)
+    def sections(
+        self, specs: list[SectionSpec], progress: Callable[[int, str], None] | None = None
+    ) -> list[dict[str, Any]]:
+        """The sections as the payload holds them, leaving out those the caller may see none
+        of; ``progress(percent, message)`` as each is assembled."""
+        asked = [self._questions(spec) for spec in specs]
+        queries = [a.query for each in asked for a in each]
+        results = iter(run_queries(self.session, self.ctx, queries) if queries else ())
+        built = []
+        for done, (spec, questions) in enumerate(zip(specs, asked, strict=True), start=1):
+            if questions:
+                built.append(self._section(spec, [(a, next(results)) for a in questions]))
+            if progress is not None:
+                progress(round(90 * done / len(specs)), f"Section {spec.title} ready")
+        return built
+
+    def _section(
+        self, spec: SectionSpec, answers: list[tuple[_Asked, MetricResult]]
+    ) -> dict[str, Any]:
+        figures: dict[str, dict[str, Any]] = {}
+        tables = []
+        applied: set[str] = set()
+        for asked, result in answers:
+            applied |= set(asked.applied)
+            if asked.table is None:
+                figures |= _figures(result)
+            else:
+                tables.append(self._table(asked.table, result))
+        return {
+            "name": spec.name,
+            "title": spec.title,
+            "plugin": spec.plugin,
+            "figures": figures,
+            "tables": tables,
+            "filters_applied": sorted(applied),
+        }
+
+    @staticmethod
+    def _table(spec: TableSpec, result: MetricResult) -> dict[str, Any]:
         answer = result.as_json()
+        group_by = result.group_by
         labels = {g: g.replace("_", " ").capitalize() for g in group_by}
         labels |= {m.name: m.label for m in result.metrics}
         table = {
@@ -300,25 +346,22 @@ class SectionBuilder:
             "totals": answer["totals"],
         }
         table["chart"] = chart_spec(spec.chart, table) if spec.chart and table["rows"] else None
-        return table, applied
+        return table
 
-    def section(self, spec: SectionSpec) -> dict[str, Any] | None:
-        """The section as the payload holds it; ``None`` when the caller may see none of it."""
-        figure_names = self.visible(spec.figures)
-        tables = [t for t in spec.tables if self.visible(t.metrics) == t.metrics]
-        if not figure_names and not tables:
-            return None
-        figures, applied = self.figures(figure_names) if figure_names else ({}, set())
-        built_tables = []
-        for table_spec in tables:
-            table, used = self.table(table_spec)
-            applied |= set(used)
-            built_tables.append(table)
-        return {
-            "name": spec.name,
-            "title": spec.title,
-            "plugin": spec.plugin,
-            "figures": figures,
-            "tables": built_tables,
-            "filters_applied": sorted(applied),
+
+def _figures(result: MetricResult) -> dict[str, dict[str, Any]]:
+    """Each figure with the previous period's value and the change (figures about now,
+    like unread messages, have no previous value)."""
+    answer = result.as_json()
+    previous = answer["comparison_totals"]
+    return {
+        metric.name: {
+            "label": metric.label,
+            "unit": metric.unit,
+            "value": answer["totals"][metric.name],
+            "previous": previous[metric.name] if previous else None,
+            "change": result.changes[metric.name] if result.changes else None,
+            "as_of": "period" if result.comparison_period else "now",
         }
+        for metric in result.metrics
+    }

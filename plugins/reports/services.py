@@ -79,13 +79,7 @@ def build_payload(
     ``total_<metric>`` for each figure that is a count or a sum (seed 001's shape)."""
     specs = sections_of(report_type)
     builder = SectionBuilder(session, ctx, period, filters)
-    sections = []
-    for done, spec in enumerate(specs, start=1):
-        section = builder.section(spec)
-        if section is not None:
-            sections.append(section)
-        if progress is not None:
-            progress(round(90 * done / len(specs)), f"Section {spec.title} ready")
+    sections = builder.sections(specs, progress)
     metrics = builder.metrics
     payload: dict[str, Any] = {
         "report_type": report_type,

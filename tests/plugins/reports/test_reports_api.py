@@ -138,7 +138,7 @@ def test_the_types_list_sections_and_their_filters(reporting):
     types = {t["report_type"]: t for t in reporting.get("/types").get_json()}
     assert {"sales", "messages", "performance"} <= set(types)
     assert {"customer", "product", "status", "provider"} <= set(types["sales"]["filters"])
-    assert types["messages"]["filters"] == ["channel"]
+    assert types["messages"]["filters"] == ["channel", "sentiment"]
 
 
 @pytest.mark.parametrize(
@@ -169,7 +169,7 @@ def test_bad_generate_requests_are_422_naming_the_field(reporting, body, field, 
 
 def test_unknown_filter_lists_the_valid_ones(reporting):
     error = reporting.generate(422, report_type="messages", filters={"product": "x"})
-    assert error["errors"] == {"filters": ["valid filters: channel"]}
+    assert error["errors"] == {"filters": ["valid filters: channel, sentiment"]}
 
 
 def test_list_filters_by_type_and_paginates(reporting, sales):
