@@ -40,6 +40,7 @@ FOLLOW_UP_OPENERS = (
     "then",
     "but",
 )
+ANAPHORA = frozenset({"those", "these", "them"})
 
 
 @dataclass
@@ -105,12 +106,16 @@ def period_from_dates(stated: Mapping[str, str]) -> Period:
     return Period(start, end, label, kind)
 
 
-def is_follow_up(parsed: Parsed, state: State | None) -> bool:
-    if state is None:
-        return False
+def refers_back(parsed: Parsed) -> bool:
+    """Whether the question opens as a follow-up ("what about orders?") or points at what
+    was just answered ("how many of those...")."""
     opening = " ".join(parsed.tokens[:2])
     opens = any(opening == o or opening.startswith(o + " ") for o in FOLLOW_UP_OPENERS)
-    return opens or not parsed.metrics
+    return opens or bool(ANAPHORA & set(parsed.tokens))
+
+
+def is_follow_up(parsed: Parsed, state: State | None) -> bool:
+    return state is not None and (refers_back(parsed) or not parsed.metrics)
 
 
 def merge(parsed: Parsed, state: State | None, metrics: list[str]) -> Query:

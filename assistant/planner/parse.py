@@ -2,14 +2,18 @@
 
 1. tokens (lower case, number words as digits, typos of known words corrected with rapidfuzz);
 2. "same period last year"-like phrases, then the longest spans :func:`parse_period` reads
-   (one period, or two for "this week vs last week");
+   (one period, or two for "this week vs last week"), and times ahead ("next 7 days");
 3. dimensions after a cue ("by channel", "top 5 products", "which day", "busiest hour");
-4. metrics by the registry's words (longest phrase first), then fixed dimension values
-   ("pending", "refunded");
+   a period word left unread after that is a date the grammar cannot read;
+4. values of one dimension listed together ("pending and paid", "bot vs human"), metrics
+   by the registry's words (most words that name something first; words of a declared
+   phrase may stand apart), then fixed dimension values ("pending", "refunded");
 5. top-N, ascending/descending and comparison cues;
-6. what is left, as typed: a name to look up (a product, a customer).
+6. what is left, as typed: a name to look up (a product, a customer, a value of the
+   project's own data such as a channel or a country).
 
-Nothing here reads the database: names are linked by the lookup tools afterwards.
+Nothing here reads the database: names are linked by the lookup tools (and the metrics
+engine, which checks values) afterwards.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from assistant.planner.vocabulary import (
     SHORT_NAMES,
     YEAR_AGO_PHRASES,
     Vocabulary,
+    lemmas,
     stem,
     tokenize,
 )
@@ -40,6 +45,9 @@ from core.metrics.periods import RELATIVE, Period, add_months, parse_period, shi
 MAX_PERIOD_TOKENS = 7
 CUE_WINDOW = 3
 BAG_WINDOW = 3
+CONNECTORS = frozenset({"and", "or", "plus", "versus"})
+FUTURE = frozenset({"next", "coming", "upcoming", "tomorrow"})
+PREVIOUS = frozenset({"previous", "prior", "preceding", "before"})
 ORDER_REFERENCE_RE = re.compile(
     r"(?:\border\s*(?:number|no\.?|num|nr)?\s*#?\s*(\d{1,9})\b|#(\d{1,9})\b"
     r"|\b([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\b)",
@@ -66,6 +74,7 @@ class Parsed:
     singular: bool = False
     entity: str | None = None
     order_reference: str | None = None
+    future: bool = False
 
     @property
     def period(self) -> tuple[Period, str] | None:
@@ -95,7 +104,10 @@ def parse(question: str, words: Vocabulary, today: date, previous: Period | None
     used = [False] * len(tokens)
     _year_ago(parsed, used)
     _periods(parsed, used, today, previous)
+    _future(parsed, used)
     _dimensions(parsed, used, words)
+    _unread_dates(parsed, used)
+    _listed_values(parsed, used, words)
     _metrics(parsed, used, words)
     _values(parsed, used, words)
     _cues(parsed, used)
@@ -150,11 +162,33 @@ def _periods(parsed: Parsed, used: list[bool], today: date, previous: Period | N
             _take(used, start, size)
     found.sort(key=lambda item: item[0])
     parsed.periods = [(period, text) for _, period, text in found[:2]]
-    unread = [t for i, t in enumerate(tokens) if not used[i] and t in PERIOD_WORDS - {"day"}]
-    if unread and not parsed.periods and parsed.period_problem is None:
-        parsed.period_problem = f"I could not read the dates in “{parsed.question.strip()}”"
     if len(parsed.periods) == 2:
         _second_period_is_a_comparison(parsed)
+
+
+def _future(parsed: Parsed, used: list[bool]) -> None:
+    """ "next 7 days", "the coming week", "tomorrow": a time ahead, which no stored figure
+    covers (a forecast tool may)."""
+    tokens = parsed.tokens
+    for index, token in enumerate(tokens):
+        if token in FUTURE and not used[index]:
+            parsed.future = True
+            ahead = index + 1
+            while ahead < len(tokens) and (
+                tokens[ahead].isdigit() or tokens[ahead] in PERIOD_WORDS
+            ):
+                ahead += 1
+            _take(used, index, ahead - index)
+
+
+def _unread_dates(parsed: Parsed, used: list[bool]) -> None:
+    """A period word left unread (not a period, nor a grouping like "by week") is a date the
+    question gives and the grammar cannot read; one about the future is left to the tools
+    that forecast."""
+    tokens = parsed.tokens
+    unread = [t for i, t in enumerate(tokens) if not used[i] and t in PERIOD_WORDS - {"day"}]
+    if unread and not parsed.periods and parsed.period_problem is None and not parsed.future:
+        parsed.period_problem = f"I could not read the dates in “{parsed.question.strip()}”"
 
 
 def _could_be_period(span: list[str], tokens: list[str], start: int) -> bool:
@@ -173,9 +207,12 @@ def _could_be_period(span: list[str], tokens: list[str], start: int) -> bool:
 
 
 def _second_period_is_a_comparison(parsed: Parsed) -> None:
-    (main, text), (other, _) = parsed.periods
+    (main, text), (other, other_text) = parsed.periods
     parsed.periods = [(main, text)]
-    if (other.start, other.end) == _dates(shift_period(main, "previous_period")):
+    previous = _dates(shift_period(main, "previous_period"))
+    if (other.start, other.end) == previous or (
+        other.end - other.start == main.end - main.start and PREVIOUS & set(other_text.split())
+    ):
         parsed.compare = "previous_period"
     elif other.start == add_months(main.start, -12) or (
         other.kind == "year" and main.kind != "year" and other.start.year == main.start.year - 1
@@ -232,9 +269,11 @@ def _metrics(parsed: Parsed, used: list[bool], words: Vocabulary) -> None:
             _take(used, start, len(wanted))
             spans.append((start, start + len(wanted), name))
     for wanted, name in words.metric_phrases:
-        if len(wanted) > 1 and not FILLER & set(wanted) and name not in {n for *_, n in spans}:
-            places = [_find(parsed.stems, used, (word,)) for word in wanted]
-            if None not in places and max(places) - min(places) <= BAG_WINDOW:
+        content = [word for word in wanted if word not in FILLER and word != "by"]
+        loose = wanted in words.worded or len(content) == len(wanted)
+        if len(content) > 1 and loose and name not in {n for *_, n in spans}:
+            places = [_find(parsed.stems, used, (word,)) for word in content]
+            if None not in places and _near(parsed.stems, places):
                 for place in places:
                     used[place] = True
                 spans.append((min(places), -1, name))
@@ -244,16 +283,54 @@ def _metrics(parsed: Parsed, used: list[bool], words: Vocabulary) -> None:
             spans.append((start, start + 1, name))
     spans.sort()
     for index, (start, _end, name) in enumerate(spans):
-        beside = index and spans[index - 1][1] == start
-        if name not in parsed.metrics and not beside:
+        before = spans[index - 1][2] if index and spans[index - 1][1] == start else None
+        if before is not None and words.head(before, name) and before in parsed.metrics:
+            parsed.metrics[parsed.metrics.index(before)] = name  # "sales forecast"
+        elif name not in parsed.metrics and before is None:
             parsed.metrics.append(name)
+
+
+def _near(stems: list[str], places: list[int | None]) -> bool:
+    """Words close together and not on both sides of an "and" ("orders and revenue" are two
+    things)."""
+    first, last = min(places), max(places)  # type: ignore[type-var]
+    return last - first <= BAG_WINDOW and not CONNECTORS & set(stems[first:last])
+
+
+def _listed_values(parsed: Parsed, used: list[bool], words: Vocabulary) -> None:
+    """Values of one dimension listed together: "pending and paid orders" filters by both
+    (before "paid orders" is read as a metric), "bot vs human" compares them (a breakdown)."""
+    dimension_of = {word: dimension for dimension, _, word in words.values}
+    value_of = {(dimension, word): value for dimension, value, word in words.values}
+    stems, index = parsed.stems, 0
+    while index < len(stems):
+        run, joined, at = [index], set(), index + 1
+        dimension = dimension_of.get(stems[index])
+        while dimension and at < len(stems):
+            step = at + 1 if stems[at] in CONNECTORS else at
+            if step >= len(stems) or dimension_of.get(stems[step]) != dimension:
+                break
+            if step != at:
+                joined.add(stems[at])
+            run.append(step)
+            at = step + 1
+        index = run[-1] + 1
+        if len(run) < 2 or any(used[i] for i in run):
+            continue
+        _take(used, run[0], run[-1] - run[0] + 1)
+        if "versus" in joined or COMPARE_WORDS & set(parsed.tokens):
+            if dimension not in parsed.group_by:
+                parsed.group_by.append(dimension)
+        else:
+            values = [value_of[(dimension, stems[i])] for i in run]
+            parsed.filters.setdefault(dimension, []).extend(values)
 
 
 def _values(parsed: Parsed, used: list[bool], words: Vocabulary) -> None:
     for dimension, value, word in words.values:
-        start = _find(parsed.stems, used, (word,))
+        start = _find(parsed.stems, used, tuple(word.split()))
         if start is not None:
-            used[start] = True
+            _take(used, start, len(word.split()))
             parsed.filters.setdefault(dimension, []).append(value)
 
 
@@ -287,11 +364,13 @@ def _entity(parsed: Parsed, used: list[bool], question: str, words: Vocabulary) 
         typed = parsed.tokens
     runs: list[list[int]] = [[]]
     for index, token in enumerate(parsed.tokens):
-        meaningful = not used[index] and token not in FILLER and token not in words.known_set
+        meaningful = not used[index] and not any(
+            form in FILLER or form in words.known_set for form in lemmas(token)
+        )
         if meaningful and not token.startswith("#"):
             runs[-1].append(index)
         elif runs[-1]:
             runs.append([])
     best = max(runs, key=len)
     if best and not all(parsed.tokens[i].isdigit() for i in best):
-        parsed.entity = " ".join(typed[i] for i in best)
+        parsed.entity = " ".join(typed[i] for i in best).removesuffix("'s")

@@ -28,13 +28,15 @@ ORDER_NUMBER_RE = re.compile(
     r"(?:order\s*(?:number|no\.?|#)?\s*#?|#)\s*([A-Za-z]{0,4}-?\d{2,})", re.I
 )
 PERIOD_RE = re.compile(
-    r"\b(?:last|past|previous|over the last|in the last)\s+(\d+)\s+(day|week|month|year)s?\b", re.I
+    r"\b(?:last|past|previous|next|coming|over the last|in the last)\s+(\d+)\s+"
+    r"(day|week|month|year)s?\b",
+    re.I,
 )
 NAMED_PERIODS = (
     (re.compile(r"\btoday\b", re.I), 1),
     (re.compile(r"\byesterday\b", re.I), 2),
-    (re.compile(r"\b(?:last|past|this|previous) week\b", re.I), 7),
-    (re.compile(r"\b(?:last|past|this|previous) month\b", re.I), 30),
+    (re.compile(r"\b(?:last|past|this|previous|next|coming) week\b", re.I), 7),
+    (re.compile(r"\b(?:last|past|this|previous|next|coming) month\b", re.I), 30),
     (re.compile(r"\b(?:last|past|this|previous) quarter\b", re.I), 90),
     (re.compile(r"\b(?:last|past|this|previous) year\b", re.I), 365),
 )

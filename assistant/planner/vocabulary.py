@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from rapidfuzz import process
-from rapidfuzz.distance import OSA
+from rapidfuzz.distance import OSA, Levenshtein
 
 from core.metrics.registry import Metric
 
@@ -42,9 +42,6 @@ SYNONYMS = {
     "sell": "sold",
     "sells": "sold",
     "selling": "sold",
-    "spend": "revenue",
-    "spent": "revenue",
-    "spending": "revenue",
     "make": "earned",
     "made": "earned",
     "send": "sent",
@@ -53,6 +50,8 @@ SYNONYMS = {
     "cust": "customers",
     "msgs": "messages",
     "ppl": "people",
+    "prior": "previous",
+    "preceding": "previous",
 }
 GRAIN_WORDS = {
     "hour": ("hour", "hourly", "time of day"),
@@ -64,14 +63,17 @@ GRAIN_WORDS = {
 ALWAYS_GROUPED = ("hourly", "daily", "weekly", "monthly")
 GROUP_CUES = word_set(
     "by per each every which what top best worst busiest quietest slowest most least biggest "
-    "highest lowest popular largest smallest fewest breakdown"
+    "highest lowest popular largest smallest fewest breakdown break broken split"
 )
 DESCENDING = word_set("top best most biggest highest busiest largest popular greatest")
 ASCENDING = word_set("worst least lowest quietest slowest fewest smallest")
 COMPARE_WORDS = word_set(
     "versus compared compare comparison against change changed growth grow grew grown "
-    "increase increased decrease decreased difference trend trending dropped rise rose fell"
+    "increase increased decrease decreased difference trend trending dropped rise rose fell than"
 )
+SPENDING = word_set("spend spent spending")
+"""Customers' spending is the shop's revenue; what "we" spend is a cost no metric holds."""
+OUR_SPENDING = word_set("we i us our my")
 COMPARE_PHRASES = (("up", "or", "down"), ("better", "or", "worse"), ("more", "or", "less"))
 YEAR_AGO_PHRASES = tuple(
     tuple(text.split())
@@ -123,10 +125,14 @@ FILLER = word_set(
     placed place made got received happen happened went go going single typical called
     named name size file record records signed sign overall altogether entire mean meant
     churning leaving buying stopped stop write writing wrote written might soon lately recently
-    take taken took takes bring
+    take taken took takes bring more less fewer opened open moment across among within through
     """
 )
 """Words that carry no figure, dimension or name of their own."""
+SHORT_WORD = 6
+PERIOD_UNITS = word_set("today yesterday day days week weeks month months quarter year years")
+"""Up to this length a typo of a word other than a period's is a letter missing, extra or two
+swapped, not another letter: "dairy" is no typo of "daily"."""
 SHORT_TARGETS = tuple(sorted(PERIOD_WORDS | {"last", "this", "past"}))
 
 
@@ -141,9 +147,27 @@ class Vocabulary:
     known: tuple[str, ...]
     examples: tuple[str, ...] = ()
     example_metrics: tuple[str, ...] = ()
+    bases: Mapping[str, str] = field(default_factory=dict)
+    """The count a plural noun ending metric names stands for alone ("message")."""
+    worded: frozenset[tuple[str, ...]] = frozenset()
+    """The metrics' declared words (not labels), which may be read with their words apart
+    ("answered by ai" in "did the AI answer")."""
     aliases: Mapping[str, frozenset[str]] = field(default_factory=dict)
     """Dimensions written with the same words ("channel" is the orders' provider and the
     messages' channel)."""
+
+    def generic(self, name: str, other: str) -> bool:
+        """Whether metric ``name`` is the general one ``other`` narrows: "revenue" of
+        "forecast_revenue", the messages received of the unread ones."""
+        head = stem(other.rsplit("_", 1)[-1])
+        return name != other and (name in other.split("_") or self.bases.get(head) == name)
+
+    def head(self, modifier: str, name: str) -> bool:
+        """Whether metric ``name``, written right after ``modifier``, is what the words name:
+        the narrower of the two ("sales forecast"), or things counted after a ratio that
+        describes them ("churn risk customers" are customers)."""
+        ratio = self.metrics[modifier].measure == "ratio"
+        return self.generic(modifier, name) or (ratio and name in self.bases.values())
 
     def correct(self, token: str) -> str:
         """``token`` or the known word it is a typo of: one letter wrong, missing, extra or
@@ -155,7 +179,13 @@ class Vocabulary:
         found = process.extractOne(
             token, choices, scorer=OSA.distance, score_cutoff=2 if len(token) >= 8 else 1
         )
-        return found[0] if found and found[0][0] == token[0] else token
+        if not found or found[0][0] != token[0]:
+            return token
+        word = found[0]
+        swapped = sorted(token) == sorted(word)
+        if 5 <= len(token) <= SHORT_WORD and word not in PERIOD_UNITS and not swapped:
+            return word if Levenshtein.distance(token, word, weights=(1, 1, 2)) <= 1 else token
+        return word
 
     @property
     def known_set(self) -> frozenset[str]:
@@ -168,13 +198,29 @@ def _known_set(known: tuple[str, ...]) -> frozenset[str]:
 
 
 def stem(word: str) -> str:
-    """Light stemming so that plurals and possessives meet: "customers'" -> "customer"."""
+    """Light stemming so that plurals, possessives and verb forms meet: "customers'" ->
+    "customer", "answered" and "answering" -> "answer", "cancelled" -> "cancel"."""
     word = word.removesuffix("'s").rstrip("'")
     if len(word) > 4 and word.endswith("ies"):
         return word[:-3] + "y"
-    if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
+    if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us")):
         return word[:-1]
+    for ending in ("ed", "ing"):
+        root = word.removesuffix(ending)
+        if len(root) >= 4 and root != word and root[-1] not in "aeiouy":
+            return root[:-1] if root[-1] == root[-2] and root[-1] not in "s" else root
     return word
+
+
+def lemmas(word: str) -> tuple[str, ...]:
+    """The forms ``word`` may be written for ("getting" -> "get", "coming" -> "come"), to
+    tell ordinary words from names."""
+    forms = [word, stem(word)]
+    for ending in ("ing", "ed", "s", "es"):
+        root = word.removesuffix(ending)
+        if root != word and len(root) >= 2:
+            forms += [root, root + "e", root[:-1] if root[-1:] == root[-2:-1] else root]
+    return tuple(forms)
 
 
 def phrase(text: str) -> tuple[str, ...]:
@@ -187,8 +233,14 @@ def tokenize(text: str) -> list[str]:
     mapped."""
     cleaned = text.lower().replace("’", "'").replace("%", " percent ")
     words = [word.removesuffix("'s") for word in TOKEN_RE.findall(cleaned)]
-    return [
+    tokens = [
         SYNONYMS.get(NUMBER_WORDS.get(word, word), NUMBER_WORDS.get(word, word)) for word in words
+    ]
+    return [
+        "revenue"
+        if token in SPENDING and not OUR_SPENDING & set(tokens[max(0, i - 2) : i])
+        else token
+        for i, token in enumerate(tokens)
     ]
 
 
@@ -217,7 +269,10 @@ def _build(metrics: Mapping[str, Metric]) -> Vocabulary:
                 aliases.setdefault(first, {first}).add(dimension.name)
                 aliases.setdefault(dimension.name, {dimension.name}).add(first)
             for value in dimension.values or ():
-                values[(dimension.name, value)] = stem(value.lower())
+                values[(dimension.name, value)] = " ".join(phrase(value))
+    bases = _bases(metrics)
+    for head, name in bases.items():
+        metric_phrases.setdefault((head,), name)
     for grain, texts in GRAIN_WORDS.items():
         for text in texts:
             dimension_phrases.setdefault(phrase(text), grain)
@@ -225,10 +280,16 @@ def _build(metrics: Mapping[str, Metric]) -> Vocabulary:
     texts = [t for m in metrics.values() for t in (*m.words, m.label)]
     texts += [t for m in metrics.values() for d in m.dimensions for t in (d.label, *d.words)]
     words |= {w for text in texts for w in TOKEN_RE.findall(text.lower())}
-    words |= set(values.values()) | PERIOD_WORDS | PERIOD_GLUE | GROUP_CUES | COMPARE_WORDS
+    words |= (
+        {w for value in values.values() for w in value.split()}
+        | PERIOD_WORDS
+        | PERIOD_GLUE
+        | GROUP_CUES
+        | COMPARE_WORDS
+    )
     words |= {"percent", "versus", "sold", "revenue", "earned"}
     words |= {" ".join(p) for p in metric_phrases if len(p) == 1} | {"orders", "customers"}
-    by_length = sorted(metric_phrases.items(), key=lambda item: -len(item[0]))
+    by_length = sorted(metric_phrases.items(), key=lambda item: _weight(item[0]))
     return Vocabulary(
         metrics=metrics,
         metric_phrases=tuple((p, name) for p, name in by_length if p),
@@ -239,5 +300,30 @@ def _build(metrics: Mapping[str, Metric]) -> Vocabulary:
         known=tuple(sorted(w for w in words if len(w) >= 3 and w.isalpha())),
         examples=tuple(e.lower() for m in metrics.values() for e in m.examples),
         example_metrics=tuple(m.name for m in metrics.values() for _ in m.examples),
+        bases=bases,
+        worded=frozenset(phrase(text) for m in metrics.values() for text in m.words),
         aliases={name: frozenset(names) for name, names in aliases.items()},
     )
+
+
+def _weight(words: tuple[str, ...]) -> tuple[int, int]:
+    """Longest first, counting words that name something before filler: "customer chats"
+    is read before "how many customers"."""
+    return -sum(word not in FILLER for word in words), -len(words)
+
+
+def _bases(metrics: Mapping[str, Metric]) -> dict[str, str]:
+    """The count each plural noun that ends metric names stands for alone ("messages" are
+    the messages received): of the counts named "..._messages", the one that declares the
+    bare noun, else whose words say it most often."""
+    heads: dict[str, list[tuple[bool, float, int, str]]] = {}
+    for metric in metrics.values():
+        last = metric.name.split("_")[-1]
+        if metric.unit != "count" or not last.endswith("s"):
+            continue
+        head = stem(last)
+        texts = [phrase(text) for text in metric.words] or [()]
+        share = sum(head in words for words in texts) / len(texts)
+        found = ((head,) in texts, share, -metric.name.count("_"), metric.name)
+        heads.setdefault(head, []).append(found)
+    return {head: max(found)[3] for head, found in heads.items()}

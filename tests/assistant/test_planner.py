@@ -13,7 +13,7 @@ from assistant.planner import policy
 from assistant.planner.dialogue import last_state, merge, period_from_dates
 from assistant.planner.parse import parse
 from assistant.planner.reply import dates_text, value_text, when
-from assistant.planner.vocabulary import vocabulary
+from assistant.planner.vocabulary import stem, tokenize, vocabulary
 from assistant.providers.base import ChatMessage, ToolCall
 from core.metrics.periods import parse_period
 
@@ -42,6 +42,42 @@ def test_status_values_filter_and_paid_orders_is_one_metric(words):
 def test_an_unknown_name_is_left_to_the_lookups_as_typed(words):
     parsed = parse("how many Espresso Beans last month", words, TODAY, None)
     assert parsed.entity == "Espresso Beans" and parsed.metrics == []
+
+
+def test_values_listed_together_filter_by_each_or_break_down_when_set_against_each_other(words):
+    listed = parse("pending or paid orders this wk", words, TODAY, None)
+    assert (listed.metrics, listed.filters) == (["orders"], {"status": ["pending", "paid"]})
+    versus = parse("reply speed of the bot vs human agents", words, TODAY, None)
+    assert versus.group_by == ["responder"] and versus.filters == {}
+
+
+def test_a_bare_plural_names_its_family_and_a_qualifier_beside_it_narrows_it(words):
+    assert parse("msgs we got on monday", words, TODAY, None).metrics == ["inbound_messages"]
+    assert parse("sales forecast by week", words, TODAY, None).metrics == ["forecast_revenue"]
+    counted = parse("medium churn risk customers in france", words, TODAY, None)
+    assert (counted.metrics, counted.entity) == (["customers"], "france")
+
+
+def test_word_forms_and_typos_meet_without_turning_one_word_into_another(words):
+    assert stem("answered") == stem("answering") == stem("answer")
+    assert stem("cancelled") == stem("canceled")
+    assert [words.correct(t) for t in ("revnue", "yeer", "dairy", "merch")] == [
+        "revenue",
+        "year",
+        "dairy",
+        "merch",
+    ]
+    assert "revenue" in tokenize("best customers by spend")
+    assert "revenue" not in tokenize("what did we spend on rent")
+
+
+def test_dates_ahead_a_previous_span_and_grouping_by_a_unit_are_read(words):
+    ahead = parse("revenue over the next 7 days", words, TODAY, None)
+    assert ahead.future and ahead.period_problem is None
+    prior = parse("orders past 14 days vs prior 14 days", words, TODAY, None)
+    assert prior.compare == "previous_period" and prior.period[0].end == TODAY
+    weekly = parse("and split by week?", words, TODAY, None)
+    assert weekly.group_by == ["week"] and weekly.period_problem is None
 
 
 def test_an_unreadable_period_is_a_problem_never_a_default(words):
