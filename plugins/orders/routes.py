@@ -61,7 +61,9 @@ class IdempotencyHeader(StrictSchema):
 
 @orders_blp.route("/<uuid:project_id>")
 class Orders(MethodView):
-    @orders_blp.arguments(OrderListArgs, location="query")
+    # An instance, not the class: webargs would build the schema again on every request of
+    # the busiest read
+    @orders_blp.arguments(OrderListArgs(), location="query")
     @orders_blp.response(200, OrderSchema(many=True))
     def get(self, args, project_id: UUID):
         """Orders, newest first; filters: status, provider, customer, person, days, dates, text."""

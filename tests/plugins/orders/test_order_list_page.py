@@ -5,12 +5,16 @@ page after page, on both databases."""
 from __future__ import annotations
 
 import json
+import uuid
+from datetime import UTC, datetime
+from decimal import Decimal
 
 import pytest
 from marshmallow import Schema, fields, post_dump
+from sqlalchemy import update
 
 from plugins.orders.listing import compile_dumper
-from plugins.orders.models import OrderItem
+from plugins.orders.models import Order, OrderItem
 from tests.plugins.orders.conftest import UNLIMITED_CREATES
 
 
@@ -29,22 +33,80 @@ def _create_orders(store, client, count: int) -> None:
         assert response.status_code == 201, response.get_json()
 
 
+def _assert_the_one_order_views(client, store, listed) -> None:
+    """Every order of the list is its one-order view: same keys, same values."""
+    assert listed.status_code == 200
+    for order in listed.get_json():
+        single = client.get(f"{store.orders}/{order['id']}", headers=store.owner)
+        assert order == single.get_json()
+
+
 def test_every_order_of_every_page_is_the_one_order_view(store, make_app):
     client = make_app(**UNLIMITED_CREATES).test_client()
     _create_orders(store, client, 7)
     seen = []
     for page in (1, 2, 3):
         response = client.get(f"{store.orders}?page={page}&page_size=3", headers=store.owner)
-        assert response.status_code == 200
+        _assert_the_one_order_views(client, store, response)
         for order in response.get_json():
-            single = client.get(f"{store.orders}/{order['id']}", headers=store.owner)
-            assert order == single.get_json()
             assert [item["name"] for item in order["items"]] == [
                 f"Item {order['customer_name'].split()[1]}-{line}"
                 for line in range(len(order["items"]))
             ]
             seen.append(order["number"])
     assert seen == [7, 6, 5, 4, 3, 2, 1]
+
+
+def test_every_field_of_a_provider_order_is_the_one_order_view(app, store, make_app):
+    """Provider amounts, a refund, a test order deleted at its provider, times with and
+    without microseconds, and text that JSON must escape."""
+    client = make_app(**UNLIMITED_CREATES).test_client()
+    awkward = 'Zoë "the \\ buyer"\nof\ttabs \u0001 and emoji \U0001f600'
+    body = {
+        "customer_name": awkward,
+        "customer_email": "zoe@example.com",
+        "customer_phone": "+33 1 23 45 67 89",
+        "items": [{"name": awkward, "sku": "SKU-1", "quantity": 2, "price": 10.1}],
+    }
+    plain, provider = (store.order(body)["id"] for _ in range(2))
+    with app.app_context(), app.extensions["nebulo"].db.session_scope() as session:
+        session.execute(
+            update(Order)
+            .where(Order.id == uuid.UUID(provider))
+            .values(
+                external_id="gid://shopify/Order/1",
+                provider="shopify",
+                status="refunded",
+                subtotal=Decimal("18.20"),
+                tax=Decimal("3.64"),
+                shipping=Decimal("0.00"),
+                discounts=Decimal("2.00"),
+                refunded=Decimal("20.20"),
+                presentment_currency="EUR",
+                presentment_total=Decimal("18.75"),
+                is_test=True,
+                table_number=12,
+                stock_warning="SKU-1: 1 short",
+                deleted_at=datetime(2025, 3, 5, 12, tzinfo=UTC),
+                fulfilled_date=datetime(2025, 3, 4, 9, 30, 15, 120000, tzinfo=UTC),
+            )
+        )
+    listed = client.get(store.orders, headers=store.owner)
+    _assert_the_one_order_views(client, store, listed)
+    orders = {order["id"]: order for order in listed.get_json()}
+    assert orders[provider]["customer"]["name"] == awkward == orders[plain]["items"][0]["name"]
+    assert orders[provider]["net_total"] == 0.0 and orders[plain]["deleted_at"] is None
+    assert orders[provider]["fulfilled_date"] == "2025-03-04T09:30:15.120000Z"
+    assert orders[provider]["deleted_at"] == "2025-03-05T12:00:00Z"
+
+
+def test_an_order_without_items_lists_an_empty_list(app, store):
+    order = store.order()
+    with app.app_context(), app.extensions["nebulo"].db.session_scope() as session:
+        session.query(OrderItem).filter(OrderItem.order_id == uuid.UUID(order["id"])).delete()
+    listed = store.client.get(store.orders, headers=store.owner)
+    _assert_the_one_order_views(store.client, store, listed)
+    assert listed.get_json()[0]["items"] == []
 
 
 def test_awkward_amounts_and_catalog_items_are_the_one_order_view(store, make_app):
@@ -64,8 +126,8 @@ def test_awkward_amounts_and_catalog_items_are_the_one_order_view(store, make_ap
         assert client.post(store.orders, json=body, headers=store.owner).status_code == 201
     listed = client.get(f"{store.orders}?sort_by=total&order=asc", headers=store.owner)
     assert len(listed.get_json()) == len(prices)
+    _assert_the_one_order_views(client, store, listed)
     for order in listed.get_json():
-        assert order == client.get(f"{store.orders}/{order['id']}", headers=store.owner).get_json()
         assert order["items"][1]["product_id"] == product["id"]
         assert isinstance(order["items"][0]["unit_price"], float)
     assert sorted(order["items"][0]["unit_price"] for order in listed.get_json()) == sorted(prices)
