@@ -10,7 +10,7 @@ from __future__ import annotations
 import random
 import uuid
 from collections.abc import Iterable, Sequence
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -340,7 +340,32 @@ def load_demo_memberships(session: Session, project_id: uuid.UUID, seed: int = 1
     ]
     session.add_all(memberships)
     session.flush()
+    _link_demo_orders(session, project_id, memberships)
     return len(memberships)
+
+
+def _link_demo_orders(
+    session: Session, project_id: uuid.UUID, memberships: Iterable[Membership]
+) -> None:
+    """The demo's orders were made before its memberships: those a member placed during their
+    membership carry it, as the order check sets it for a new order, so member revenue has
+    figures."""
+    from plugins.orders.models import Order
+
+    zone = ZoneInfo(project_timezone(session, project_id))
+    for membership in memberships:
+        start = datetime.combine(membership.start_period, time.min, tzinfo=zone)
+        end = datetime.combine(membership.end_period + timedelta(days=1), time.min, tzinfo=zone)
+        session.execute(
+            update(Order)
+            .where(
+                Order.project_id == project_id,
+                Order.customer_id == membership.customer_id,
+                Order.order_date >= start.astimezone(UTC),
+                Order.order_date < end.astimezone(UTC),
+            )
+            .values(membership_id=membership.id)
+        )
 
 
 def _demo_membership(

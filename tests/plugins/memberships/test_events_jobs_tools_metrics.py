@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
@@ -224,6 +225,7 @@ def test_the_whole_demo_loads_memberships_after_the_customers(app):
     from core.demo import load_demo_data
     from core.projects.models import Project
     from plugins.customers.models import Customer
+    from plugins.orders.models import Order
 
     with app.app_context():
         assert load_demo_data(app, "demo-memberships@example.com", "a demo password")
@@ -235,10 +237,25 @@ def test_the_whole_demo_loads_memberships_after_the_customers(app):
         memberships = session.scalars(
             select(Membership).where(Membership.project_id == project.id)
         ).all()
+        linked = session.execute(
+            select(Order.customer_id, Order.order_date, Membership.customer_id, Membership.id)
+            .join(Membership, Membership.id == Order.membership_id)
+            .where(Order.project_id == project.id)
+        ).all()
     # Plugins loaded later (messages) may add customers after the memberships were given.
     share = len(memberships) / len(customers)
     assert services.DEMO_SHARE * 0.9 <= share <= services.DEMO_SHARE
     assert len({m.customer_id for m in memberships}) == len(memberships)
+    # members' orders during their membership carry it, so member revenue has figures
+    assert len(linked) > 100
+    assert all(order_customer == member for order_customer, _, member, _ in linked)
+    periods = {m.id: (m.start_period, m.end_period) for m in memberships}
+    assert all(
+        periods[membership][0] - timedelta(days=1)
+        <= placed.date()
+        <= periods[membership][1] + timedelta(days=1)
+        for _, placed, _, membership in linked
+    )
 
 
 def test_the_assistant_counts_the_members_of_a_tier(club, client, owner, project):
