@@ -140,6 +140,7 @@ def register_jobs(register):
     from plugins.persons import jobs
 
     register(jobs.purge_expired_biometrics, retries=2, backoff=(60, 600))
+    register(jobs.rebuild_index)
 
 
 @hookimpl

@@ -41,7 +41,7 @@ METRICS = (
         measure="count_distinct",
         expression=visits.c.person_id,
         description="Different persons seen",
-        words=("visitors", "unique visitors", "people seen"),
+        words=("visitors", "unique visitors", "people seen", "guests"),
         examples=("How many different people came in on Saturday?", "how many visitors today?"),
         **VISIT_SOURCE,
     ),

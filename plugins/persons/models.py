@@ -6,6 +6,7 @@ import struct
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import BigInteger, Float, ForeignKey, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -97,8 +98,31 @@ class GalleryChange(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+def insert_for(session: Session) -> Any:
+    """The dialect's ``insert``, which has ``on_conflict_do_nothing`` and ``..._do_update``."""
+    # Imported here: the PostgreSQL dialect is slow to import and most commands never use it.
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert
+
+
 def record_change(
     session: Session, project_id: uuid.UUID, person_id: uuid.UUID, *, removed: bool
 ) -> None:
     """Log a gallery change in the caller's transaction, so it exists exactly when it commits."""
     session.add(GalleryChange(project_id=project_id, person_id=person_id, removed=removed))
+
+
+class IndexBuild(Base):
+    """The background rebuild of a project's ANN graph: the job that last took it on, so
+    that however many processes find a rebuild due, one is queued or running at a time."""
+
+    __tablename__ = "person_index_builds"
+
+    project_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True
+    )
+    job_id: Mapped[uuid.UUID | None]
+    requested_at: Mapped[datetime] = mapped_column(default=utcnow)

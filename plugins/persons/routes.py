@@ -146,12 +146,9 @@ class PersonSummary(MethodView):
     def get(self, project_id: UUID, person_id: UUID):
         """Total visits, favorite table and dishes, last visit, items ordered, and an
         ``ai_summary`` written by the assistant's provider from those figures."""
-        session = get_session()
         ctx = project_context(project_id, "view_persons")
         ctx.require("view_order")
-        result = summary.person_summary(session, ctx, person_id)
-        session.commit()
-        return result
+        return summary.person_summary(get_session(), ctx, person_id)
 
 
 @blp.route("/<uuid:project_id>/statistics/visit-count")

@@ -65,9 +65,9 @@ def runtime() -> PersonsRuntime:
         images = setting("NEBULO_PERSONS_IMAGE_DIR") or instance / "persons-images"
         graphs = setting("NEBULO_PERSONS_INDEX_DIR") or instance / "persons-index"
         index_settings = IndexSettings(
+            Path(graphs),
             setting("NEBULO_PERSONS_ANN_MIN_VECTORS"),
             setting("NEBULO_PERSONS_ANN_DTYPE"),
-            Path(graphs),
         )
         extensions["persons"] = PersonsRuntime(
             Gallery(index_settings), DirectoryStorage(Path(images))
@@ -87,7 +87,12 @@ def record_detection(
     extension = image_extension(image, setting("NEBULO_PERSONS_MAX_IMAGE_BYTES")) if image else None
     vector = data.get("vector") or vision.face_vector(image)
     _one_detection_at_a_time(session, ctx.project_id)
-    matches = runtime().gallery.search(session, ctx.project_id, vector)
+    gallery = runtime().gallery
+    matches = gallery.search(session, ctx.project_id, vector)
+    if gallery.rebuild_due(ctx.project_id):
+        from plugins.persons.jobs import request_index_rebuild  # the jobs module imports this one
+
+        request_index_rebuild(session, ctx.project_id)
     threshold = setting("NEBULO_PERSONS_MATCH_THRESHOLD")
     best = matches[0] if matches and matches[0].similarity >= threshold else None
     person = session.get(Person, best.person_id) if best else None

@@ -1,5 +1,6 @@
 """A person's summary with its ``ai_summary``: a paragraph written by the assistant's provider
-from the person's figures only, kept until those figures (or the provider) change."""
+from the person's figures only, kept until those figures (or the provider) change. The GET
+computes it on read; a newly written paragraph is kept in a transaction of its own."""
 
 from __future__ import annotations
 
@@ -10,14 +11,16 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from flask import current_app
 from sqlalchemy.orm import Session
 
 from assistant import services as assistant
-from assistant.providers.base import ChatMessage, Completion, malformed, to_json
+from assistant.providers.base import ChatMessage, Completion, Provider, malformed, to_json
 from core.context import Context
+from core.db import utcnow
 from core.metrics.engine import project_timezone
 from plugins.persons.history import person_figures
-from plugins.persons.models import PersonSummary
+from plugins.persons.models import PersonSummary, insert_for
 from plugins.persons.services import get_person
 
 INSTRUCTION = (
@@ -76,13 +79,29 @@ def _written(session: Session, ctx: Context, person_id: uuid.UUID, facts: dict[s
         text = completion.text.strip()
         if not text:
             raise malformed(used.name, "the person summary is empty")
-    assistant.record_usage(session, ctx, used, [completion], "person_summary")
-    if cached is None:
-        cached = PersonSummary(person_id=person_id)
-        session.add(cached)
-    cached.facts_key, cached.text, cached.provider = key, text, used.name
-    session.flush()
+    _remember(ctx, used, completion, person_id, key, text)
     return text
+
+
+def _remember(
+    ctx: Context,
+    used: Provider,
+    completion: Completion,
+    person_id: uuid.UUID,
+    key: str,
+    text: str,
+) -> None:
+    """Keep the paragraph and the provider's usage in a transaction of their own, not in the
+    reading request's: the GET itself writes nothing, and two readers writing the same
+    summary at once both succeed (the row is upserted, the later one wins)."""
+    values = {"facts_key": key, "text": text, "provider": used.name, "created_at": utcnow()}
+    with current_app.extensions["nebulo"].db.session_scope() as own:
+        assistant.record_usage(own, ctx, used, [completion], "person_summary")
+        own.execute(
+            insert_for(own)(PersonSummary)
+            .values(person_id=person_id, **values)
+            .on_conflict_do_update(index_elements=["person_id"], set_=values)
+        )
 
 
 def _times(count: int) -> str:

@@ -29,6 +29,19 @@ def test_the_exact_index_finds_the_most_similar_vectors():
     assert ExactIndex().search(np.asarray(face(1))) == []
 
 
+def test_the_exact_index_loaded_at_once_answers_like_one_built_row_by_row():
+    ids = [uuid.uuid4() for _ in range(5)]
+    loaded = ExactIndex.of([(i, np.asarray(face(seed)) * 3) for seed, i in enumerate(ids)])
+    assert len(loaded) == 5 and ids[2] in loaded
+    loaded.remove(ids[1])  # the last row moves into its place
+    loaded.add(ids[1], np.asarray(face(7)))
+    for seed, person_id in ((0, ids[0]), (4, ids[4]), (7, ids[1])):
+        [best] = loaded.search(np.asarray(seen_again(face(seed))))
+        assert best.person_id == person_id and 0.99 < best.similarity <= 1.0 + 1e-6
+    assert [m.person_id for m in loaded.search(np.asarray(face(3)), k=9)][0] == ids[3]
+    assert len(loaded.search(np.asarray(face(3)), k=9)) == 5
+
+
 def test_another_process_sees_a_new_person_within_a_second(app, make_app, client, owner, project):
     other_app = make_app()
     here = Camera(client, project["id"], owner)

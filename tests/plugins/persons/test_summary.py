@@ -7,7 +7,12 @@ import uuid
 
 from sqlalchemy import func, select
 
+from assistant import services as assistant
 from assistant.models import Usage
+from assistant.providers.base import Completion
+from core.context import Context
+from plugins.persons import summary
+from plugins.persons.models import PersonSummary
 from tests.assistant.conftest import FakeServer
 from tests.assistant.test_providers import OpenAIWire
 from tests.conftest import ApiClient
@@ -106,3 +111,26 @@ def test_a_model_provider_writes_the_summary_from_the_facts_once(make_app):
         assert renamed == "Ana Lima, table 5." and len(server.requests) == 2
     finally:
         server.close()
+
+
+def test_the_summary_is_kept_outside_the_reading_transaction_and_racing_writers_agree(
+    app, client, owner, project, camera
+):
+    url = regular(client, owner, project, camera)
+    person_id = uuid.UUID(url.rsplit("/", 1)[1])
+    ctx = Context(
+        project_id=uuid.UUID(project["id"]), permissions=frozenset({"view_persons", "view_order"})
+    )
+    with app.test_request_context():
+        reader = app.extensions["nebulo"].db.sessions()
+        try:
+            first = summary.person_summary(reader, ctx, person_id)["ai_summary"]
+            assert not reader.new and not reader.dirty  # the request has nothing to commit
+        finally:
+            reader.close()
+        # A second reader that also found no summary writes the same row: no conflict.
+        summary._remember(ctx, assistant.provider(), Completion(), person_id, "later", first)
+    with app.app_context(), app.extensions["nebulo"].db.session_scope() as session:
+        [kept] = session.scalars(select(PersonSummary)).all()
+        assert (kept.facts_key, kept.text) == ("later", first)
+    assert summary_writes(app, project["id"]) == 2
