@@ -18,6 +18,7 @@ from assistant.planner.vocabulary import (
     phrase,
     stem,
 )
+from core.metrics.registry import TIME_GRAINS, Metric
 
 LOOKUPS = {"product": "lookup_product", "customer": "lookup_customer"}
 EXAMPLE_SCORE = 88
@@ -124,3 +125,79 @@ def pick_metric(parsed: Parsed, words: Vocabulary, any_of: set[str]) -> str | No
 
 def fits_a_name(names: list[str], words: Vocabulary) -> bool:
     return any(fit_metrics(names, [d], words) is not None for d in LOOKUPS)
+
+
+DISTINCT_WORDS = frozenset({"unique", "distinct", "different", "individual"})
+
+
+def as_asked(names: list[str], parsed: Parsed, words: Vocabulary) -> list[str]:
+    """The metrics in the form the question asks: the percent metric of each when it asks
+    for a share, the family's base count when it breaks distinct ones down by an attribute
+    (by day, each day's distinct ones still count)."""
+    if parsed.share:
+        names = _shares(names, parsed, words)
+    attributes = set(parsed.group_by) - set(TIME_GRAINS)
+    if attributes and not DISTINCT_WORDS & set(parsed.tokens):
+        names = [_base_count(name, words) for name in names]
+    return list(dict.fromkeys(names))
+
+
+def _shares(names: list[str], parsed: Parsed, words: Vocabulary) -> list[str]:
+    """Each count as the ratio it is the numerator of ("returning visitor share" is the
+    returning-visitor rate), or the whole as the ratio of it whose part the question
+    describes ("% of replies sent by the bot"); the whole a share is of, named beside its
+    part, goes ("% of chats the bot solved")."""
+    ratios = [m for m in words.metrics.values() if m.unit == "percent" and m.numerator]
+    asked = {stem(t) for t in parsed.tokens if t not in IGNORED}
+    shares = []
+    for name in names:
+        as_part = [r.name for r in ratios if r.numerator == name]
+        of_whole = [
+            (len(asked & said(words.metrics[r.numerator or ""], words)), r.name)
+            for r in ratios
+            if r.denominator == name
+        ]
+        best = max(of_whole, default=(0, name))
+        shares.append(as_part[0] if as_part else best[1] if best[0] else name)
+    wholes = {words.metrics[n].denominator for n in shares if words.metrics[n].unit == "percent"}
+    return [name for name in shares if name not in wholes] or shares
+
+
+def _base_count(name: str, words: Vocabulary) -> str:
+    """A count of different things broken down (visitors by mood) as the plain count of
+    its source (visits): the different ones do not add up across the breakdown."""
+    metric = words.metrics[name]
+    if metric.measure != "count_distinct" or metric.condition is not None:
+        return name
+    base = [
+        m.name
+        for m in words.metrics.values()
+        if m.source is metric.source
+        and m.measure == "count"
+        and m.condition is None
+        and m.dimension_names == metric.dimension_names
+    ]
+    return base[0] if len(base) == 1 else name
+
+
+def in_family(names: list[str], parsed: Parsed, before: list[str], words: Vocabulary) -> list[str]:
+    """A follow-up about "them" read among the metrics of the family asked about before:
+    "what share of them were returning?" after visitors is about returning visitors, not
+    returned orders."""
+    sources = {words.metrics[n].source for n in before if n in words.metrics}
+    if not names or all(words.metrics[n].source in sources for n in names):
+        return names
+    asked = {stem(t) for t in parsed.tokens if t not in IGNORED}
+    scored = [
+        (len(asked & said(m, words)), -len(m.name), m.name)
+        for m in words.metrics.values()
+        if m.source in sources and m.unit == "count"
+    ]
+    best = max(scored, default=(0, 0, ""))
+    return [best[2]] if best[0] else names
+
+
+def said(metric: Metric, words: Vocabulary) -> set[str]:
+    """The stems a metric is named or described with."""
+    texts = (metric.name, metric.label, *metric.words)
+    return {w for text in texts for w in phrase(text)} - IGNORED

@@ -1,11 +1,14 @@
 """Reading one question into what it names, a small grammar in a fixed order:
 
-1. tokens (lower case, number words as digits, typos of known words corrected with rapidfuzz);
+1. tokens (lower case, number words as digits, typos of known words corrected with rapidfuzz),
+   a measure no metric holds ("profit") and whether a share is asked ("what % of");
 2. "same period last year"-like phrases, then the longest spans :func:`parse_period` reads
-   (one period, or two for "this week vs last week"), and times ahead ("next 7 days");
+   (one period, or two for "this week vs last week"; a quarter or month beside a year is
+   that one of that year), and times ahead ("next 7 days");
 3. dimensions after a cue ("by channel", "top 5 products", "which day", "busiest hour");
    a period word left unread after that is a date the grammar cannot read;
-4. values of one dimension listed together ("pending and paid", "bot vs human"), metrics
+4. values of one dimension listed together ("pending and paid", "bot vs human") or named
+   with their kind ("the champions segment"), metrics
    by the registry's words (most words that name something first; words of a declared
    phrase may stand apart), then fixed dimension values ("pending", "refunded");
 5. top-N, ascending/descending and comparison cues;
@@ -20,7 +23,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 
 from assistant.planner.vocabulary import (
     ALWAYS_GROUPED,
@@ -33,14 +36,25 @@ from assistant.planner.vocabulary import (
     PERIOD_GLUE,
     PERIOD_WORDS,
     SHORT_NAMES,
+    SPENDING,
+    UNKNOWN_MEASURES,
     YEAR_AGO_PHRASES,
     Vocabulary,
+    asks_share,
     lemmas,
+    part_of,
     stem,
     tokenize,
 )
 from core.errors import Invalid
-from core.metrics.periods import RELATIVE, Period, add_months, parse_period, shift_period
+from core.metrics.periods import (
+    RELATIVE,
+    Period,
+    add_months,
+    parse_period,
+    period_text,
+    shift_period,
+)
 
 MAX_PERIOD_TOKENS = 7
 CUE_WINDOW = 3
@@ -75,6 +89,10 @@ class Parsed:
     entity: str | None = None
     order_reference: str | None = None
     future: bool = False
+    share: bool = False
+    """Whether it asks for a part of a whole ("what share", "%", "what part of")."""
+    unknown_measure: str | None = None
+    """A measure word no metric holds ("profit", "conversion")."""
 
     @property
     def period(self) -> tuple[Period, str] | None:
@@ -102,12 +120,22 @@ def parse(question: str, words: Vocabulary, today: date, previous: Period | None
     if reference:
         parsed.order_reference = next(group for group in reference.groups() if group)
     used = [False] * len(tokens)
+    parsed.unknown_measure = next(
+        (
+            t
+            for t in tokens
+            if t in SPENDING or (t in UNKNOWN_MEASURES and t not in words.known_set)
+        ),
+        None,
+    )
+    parsed.share = asks_share(parsed.stems)
     _year_ago(parsed, used)
     _periods(parsed, used, today, previous)
     _future(parsed, used)
     _dimensions(parsed, used, words)
     _unread_dates(parsed, used)
     _listed_values(parsed, used, words)
+    _kinded_values(parsed, used, words)
     _metrics(parsed, used, words)
     _values(parsed, used, words)
     _cues(parsed, used)
@@ -158,12 +186,46 @@ def _periods(parsed: Parsed, used: list[bool], today: date, previous: Period | N
                 if RELATIVE.match(text) and previous is None:
                     parsed.period_problem = f"“{text}” needs a period asked about before"
                 continue
-            found.append((start, period, text))
+            found.append((start, start + size, period, text))
             _take(used, start, size)
     found.sort(key=lambda item: item[0])
-    parsed.periods = [(period, text) for _, period, text in found[:2]]
+    parsed.periods = [(period, text) for _, _, period, text in _in_years(found, tokens)[:2]]
     if len(parsed.periods) == 2:
         _second_period_is_a_comparison(parsed)
+
+
+YEAR_GLUE = frozenset({"of", "in"})
+Span = tuple[int, int, Period, str]
+"""A period read: its first token, the token after it, the period and its text."""
+
+
+def _in_years(found: list[Span], tokens: list[str]) -> list[Span]:
+    """A quarter or month written beside a year ("Q3 last year", "last year's March",
+    "March of 2025") is that quarter or month of that year."""
+    merged: list[Span] = []
+    for item in found:
+        if merged and _beside(merged[-1], item, tokens):
+            before = merged.pop()
+            part, year = (before, item) if item[2].kind == "year" else (item, before)
+            months = 12 * (year[2].start.year - part[2].start.year)
+            start = add_months(part[2].start, months)
+            end = add_months(part[2].end + timedelta(days=1), months) - timedelta(days=1)
+            period = Period(start, end, "", part[2].kind)
+            text = period_text(period)
+            item = (before[0], item[1], Period(start, end, text, period.kind), text)
+        merged.append(item)
+    return merged
+
+
+def _beside(first: Span, second: Span, tokens: list[str]) -> bool:
+    kinds = {first[2].kind, second[2].kind}
+    between = tokens[first[1] : second[0]]
+    return (
+        "year" in kinds
+        and bool(kinds & {"quarter", "month"})
+        and all(t in YEAR_GLUE for t in between)
+        and len(between) <= 1
+    )
 
 
 def _future(parsed: Parsed, used: list[bool]) -> None:
@@ -242,6 +304,8 @@ def _dimensions(parsed: Parsed, used: list[bool], words: Vocabulary) -> None:
         start = _find(parsed.stems, used, wanted)
         if start is None or name in parsed.group_by:
             continue
+        if _counted(parsed.stems, start, words):
+            continue
         cue = _cue_before(tokens, start)
         count = tokens[start - 1] if start and tokens[start - 1].isdigit() else None
         if count is not None and not used[start - 1]:
@@ -260,6 +324,43 @@ def _dimensions(parsed: Parsed, used: list[bool], words: Vocabulary) -> None:
         parsed.singular = parsed.singular or (stem(last) == last and cue not in ("by", "per"))
 
 
+COUNTED = (("number", "of"), ("count", "of"), ("how", "many"))
+MOST = frozenset({"most", "fewest", "many"})
+
+
+def _counted(stems: list[str], start: int, words: Vocabulary) -> bool:
+    """ "by number of customers", "the most customers", "customer count": the customers are
+    counted (a metric of that name), not a grouping."""
+    if start >= 2 and tuple(stems[start - 2 : start]) in COUNTED:
+        return True
+    after = stems[start + 1] if start + 1 < len(stems) else ""
+    most = start >= 1 and stems[start - 1] in MOST
+    return (most or after == "count") and any(p == (stems[start],) for p, _ in words.metric_phrases)
+
+
+def _kinded_values(parsed: Parsed, used: list[bool], words: Vocabulary) -> None:
+    """A value written with its kind ("the champions segment", "segment Champions") filters
+    by it, before its word is read as a metric's."""
+    stems = parsed.stems
+    for dimension, value, word in words.values:
+        size = len(word.split())
+        start = _find(stems, used, tuple(word.split()))
+        if start is None:
+            continue
+        for kind in (p for p, name in words.dimension_phrases if name == dimension):
+            after = start + size
+            at = after if tuple(stems[after : after + len(kind)]) == kind else start - len(kind)
+            if (
+                at >= 0
+                and tuple(stems[at : at + len(kind)]) == kind
+                and not any(used[at : at + len(kind)])
+            ):
+                _take(used, start, size)
+                _take(used, at, len(kind))
+                parsed.filters.setdefault(dimension, []).append(value)
+                break
+
+
 def _metrics(parsed: Parsed, used: list[bool], words: Vocabulary) -> None:
     """Metrics by their longest phrases; two phrases written side by side are one thing
     ("unread customer messages"), the first named."""
@@ -268,15 +369,14 @@ def _metrics(parsed: Parsed, used: list[bool], words: Vocabulary) -> None:
         while len(wanted) > 1 and (start := _find(parsed.stems, used, wanted)) is not None:
             _take(used, start, len(wanted))
             spans.append((start, start + len(wanted), name))
-    for wanted, name in words.metric_phrases:
-        content = [word for word in wanted if word not in FILLER and word != "by"]
-        loose = wanted in words.worded or len(content) == len(wanted)
-        if len(content) > 1 and loose and name not in {n for *_, n in spans}:
-            places = [_find(parsed.stems, used, (word,)) for word in content]
-            if None not in places and _near(parsed.stems, places):
-                for place in places:
-                    used[place] = True
-                spans.append((min(places), -1, name))
+    for _spread, _order, content, name in sorted(_bags(parsed.stems, used, words)):
+        places = [_find(parsed.stems, used, (word,)) for word in content]
+        if None in places or name in {n for *_, n in spans}:
+            continue
+        if _spread_of(parsed.stems, places) <= BAG_WINDOW - 1:
+            for place in places:
+                used[place] = True
+            spans.append((min(places), -1, name))  # type: ignore[type-var]
     for wanted, name in words.metric_phrases:
         while len(wanted) == 1 and (start := _find(parsed.stems, used, wanted)) is not None:
             used[start] = True
@@ -290,11 +390,33 @@ def _metrics(parsed: Parsed, used: list[bool], words: Vocabulary) -> None:
             parsed.metrics.append(name)
 
 
-def _near(stems: list[str], places: list[int | None]) -> bool:
-    """Words close together and not on both sides of an "and" ("orders and revenue" are two
-    things)."""
+def _bags(
+    stems: list[str], used: list[bool], words: Vocabulary
+) -> list[tuple[int, int, list[str], str]]:
+    """The declared phrases whose words stand apart in the question ("did the AI answer"),
+    the tightest first: (words between, order, words, metric)."""
+    found = []
+    for order, (wanted, name) in enumerate(words.metric_phrases):
+        content = [word for word in wanted if word not in FILLER and word != "by"]
+        loose = wanted in words.worded or len(content) == len(wanted)
+        if len(content) > 1 and loose:
+            places = [_find(stems, used, (word,)) for word in content]
+            if None not in places:
+                found.append((_spread_of(stems, places), order, content, name))
+    return found
+
+
+def _spread_of(stems: list[str], places: list[int | None]) -> int:
+    """The words between ``places`` that say something ("replies written by the AI": none);
+    too many when an "and" parts them ("orders and revenue" are two things)."""
     first, last = min(places), max(places)  # type: ignore[type-var]
-    return last - first <= BAG_WINDOW and not CONNECTORS & set(stems[first:last])
+    if CONNECTORS & set(stems[first:last]):
+        return len(stems)
+    return sum(
+        1
+        for index in range(first + 1, last)
+        if index not in places and stems[index] not in FILLER and stems[index] != "by"
+    )
 
 
 def _listed_values(parsed: Parsed, used: list[bool], words: Vocabulary) -> None:
@@ -344,7 +466,7 @@ def _cues(parsed: Parsed, used: list[bool]) -> None:
                 if 0 <= near < len(tokens) and tokens[near].isdigit() and not used[near]:
                     parsed.limit = int(tokens[near])
                     used[near] = True
-        elif token in COMPARE_WORDS or token == "percent":
+        elif token in COMPARE_WORDS or (token == "percent" and not part_of(tokens, index)):
             parsed.compare = parsed.compare or "previous_period"
             used[index] = True
     for wanted in COMPARE_PHRASES:

@@ -12,19 +12,24 @@ question it can; it never answers another question instead.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import date
 from typing import Any
 
 from assistant.planner import policy, reply
 from assistant.planner.choose import (
     LOOKUPS,
+    as_asked,
     by_example,
     fit_metrics,
     fits_a_name,
+    in_family,
     pick_metric,
+    said,
     specific,
 )
 from assistant.planner.dialogue import (
+    ANAPHORA,
     METRICS_TOOL,
     Query,
     State,
@@ -33,7 +38,7 @@ from assistant.planner.dialogue import (
     refers_back,
 )
 from assistant.planner.parse import Parsed, parse
-from assistant.planner.route import MIN_SIMILARITY, capabilities, rank_tools
+from assistant.planner.route import MIN_SIMILARITY, capabilities, numbered, rank_tools
 from assistant.planner.tooling import nearest, tool_step
 from assistant.planner.turn import Step, Turn, key, ordinary, read_turn, refused
 from assistant.planner.vocabulary import Vocabulary, stem, vocabulary, word_set
@@ -68,10 +73,14 @@ def next_step(
     if METRICS_TOOL in turn.results and not refused(turn.results[METRICS_TOOL][1]):
         return Step(_metric_reply(turn, parsed, words))
     problem = parsed.compare_problem or (None if parsed.periods else parsed.period_problem)
+    if parsed.unknown_measure and METRICS_TOOL in offered:
+        problem = f"this project keeps no figure for “{parsed.unknown_measure}”"
     if problem:
         return Step(f"I can't answer that: {problem}. " + nearest(turn.question, tools, words))
     if parsed.order_reference is None and METRICS_TOOL in offered and not parsed.future:
         query = metric_query(parsed, state, words)
+        if query is not None and _a_share_of_no_one(parsed, query, words, offered):
+            parsed = replace(parsed, entity=None)  # "what % of chats did the bot close"
         if (
             query is not None
             and not _better_as_tool(parsed, turn.question, offered, words, query.picked)
@@ -84,6 +93,20 @@ def next_step(
             return _metric_step(turn, parsed, query, words, offered)
 
     return tool_step(turn, parsed, tools, words)
+
+
+def _a_share_of_no_one(
+    parsed: Parsed, query: Query, words: Vocabulary, offered: Mapping[str, Tool]
+) -> bool:
+    """A share asked of metrics no name can narrow: the words left over are not a name for
+    a tool to look up."""
+    metrics = [words.metrics[name] for name in query.arguments["metrics"]]
+    return (
+        parsed.share
+        and not query.picked
+        and all(m.unit == "percent" for m in metrics)
+        and not _linkable(query.arguments, words, offered)
+    )
 
 
 _PARSED: dict[tuple[Any, ...], Parsed] = {}
@@ -106,6 +129,8 @@ def metric_query(parsed: Parsed, state: State | None, words: Vocabulary) -> Quer
         state is not None and parsed.names_something and (not parsed.metrics or refers_back(parsed))
     )
     names = specific(parsed, words)
+    if follow and state is not None and ANAPHORA & set(parsed.tokens):
+        names = in_family(names, parsed, state.arguments.get("metrics", []), words)
     example = by_example(parsed.question, words)
     if example is not None and example not in names:
         names = [example]
@@ -122,8 +147,11 @@ def metric_query(parsed: Parsed, state: State | None, words: Vocabulary) -> Quer
         names = [n for n in names if fits_a_name([n], words)] or names
     query = merge(parsed, state if follow or not parsed.metrics else None, names)
     query.picked = not parsed.metrics and not follow
+    query.arguments["metrics"] = as_asked(query.arguments["metrics"], parsed, words)
+    _drop_named_filters(query.arguments, words)
     _use_aliases(query.arguments, words)
-    needed = [*query.arguments.get("group_by", []), *parsed.filters]
+    kept = {item.partition(":")[0] for item in query.arguments.get("filters", [])}
+    needed = [*query.arguments.get("group_by", []), *(d for d in parsed.filters if d in kept)]
     fitted = fit_metrics(query.arguments["metrics"], needed, words)
     if fitted is None:
         return None
@@ -131,6 +159,22 @@ def metric_query(parsed: Parsed, state: State | None, words: Vocabulary) -> Quer
     _order_by_known(query.arguments)
     _drop_implied_filters(query.arguments, parsed, words)
     return query
+
+
+def _drop_named_filters(arguments: dict[str, Any], words: Vocabulary) -> None:
+    """A value the metric (or the part a share counts) is named or described with, on a
+    dimension it lacks, is the metric itself: "the bot" of the share the bot solved, "a
+    human" of the chats handed to one, not a filter."""
+    metrics = [words.metrics[name] for name in arguments["metrics"]]
+    parts = {stem(part) for m in metrics for part in m.name.split("_")}
+    parts |= {w for m in metrics for w in said(words.metrics.get(m.numerator or "", m), words)}
+    dimensions = {d for m in metrics for d in m.dimension_names}
+    implied = {d for d, _, word in words.values if word in parts and d not in dimensions}
+    kept = [f for f in arguments.get("filters", []) if f.partition(":")[0] not in implied]
+    if kept:
+        arguments["filters"] = kept
+    else:
+        arguments.pop("filters", None)
 
 
 def _drop_implied_filters(arguments: dict[str, Any], parsed: Parsed, words: Vocabulary) -> None:
@@ -176,10 +220,13 @@ def _better_as_tool(
 ) -> bool:
     """ "show me the pending orders" lists orders (a tool); "how many pending orders" counts."""
     others = [t for t in offered.values() if t.name != METRICS_TOOL]
+    if any(_numbered_for(tool, question) for tool in others):
+        return True  # "the guests at table 4": the tool that takes table 4
     if picked and not parsed.direction and not parsed.periods:
         ranked = rank_tools(question, others)
         amount = AMOUNT_CUES & set(parsed.tokens)
-        return bool(ranked) and ranked[0][1] >= (SURE_TOOL if amount else MIN_SIMILARITY)
+        sure = SURE_TOOL if amount and not _only_a_tool_names(parsed, ranked, words) else 0
+        return bool(ranked) and ranked[0][1] >= max(sure, MIN_SIMILARITY)
     metrics = [words.metrics[name] for name in parsed.metrics]
     only_things = metrics and all(m.unit == "count" for m in metrics)
     asks_amount = AMOUNT_CUES & set(parsed.tokens) or parsed.compare or parsed.group_by
@@ -187,6 +234,26 @@ def _better_as_tool(
         return False
     ranked = rank_tools(question, others)
     return bool(ranked) and ranked[0][1] >= MIN_SIMILARITY
+
+
+def _numbered_for(tool: Tool, question: str) -> bool:
+    """Whether the question gives the number a tool's required integer parameter names."""
+    return any(
+        p.required and p.schema.get("type") == "integer" and numbered(p.name, question)
+        for p in tool.params
+    )
+
+
+def _only_a_tool_names(parsed: Parsed, ranked: list[tuple[str, float]], words: Vocabulary) -> bool:
+    """Whether the closest tool is named for a word no metric knows ("how many pistachio
+    cakes in stock" asks the product stock tool, not for items sold)."""
+    if not ranked:
+        return False
+    named = {stem(part) for part in ranked[0][0].split("_")}
+    return any(
+        stem(t) in named and t not in words.known_set and stem(t) not in words.known_set
+        for t in parsed.tokens
+    )
 
 
 def _metric_step(
@@ -207,11 +274,31 @@ def _metric_step(
             return Step(calls=tuple((METRICS_TOOL, reading) for reading in readings))
         elif linked is None and linkable:
             return _not_found(turn, entity, linkable, offered, words)
-        elif turn.failed and not ordinary(turn.question, entity):
-            return Step(_metric_reply(turn, parsed, words))  # the values that exist
+        elif turn.failed and (
+            not ordinary(turn.question, entity) or _named_with_kind(parsed, entity, words)
+        ):
+            # a name, or a word written with its kind ("the diamond tier"), that no dimension
+            # holds: say so with the values that exist, never answer without it
+            return Step(_metric_reply(turn, parsed, words))
     if key(arguments) in turn.failed:
         return Step(_metric_reply(turn, parsed, words))
     return Step(calls=((METRICS_TOOL, arguments),))
+
+
+def _named_with_kind(parsed: Parsed, entity: str, words: Vocabulary) -> bool:
+    """Whether ``entity`` is written beside a dimension's word ("diamond tier", "tier
+    diamond"): a value asked for, not a word of the sentence."""
+    stems, wanted = parsed.stems, stem(entity)
+    metric_words = {phrase for phrase, _ in words.metric_phrases}
+    kinds = {
+        phrase
+        for phrase, _ in words.dimension_phrases
+        if len(phrase) == 1 and phrase not in metric_words  # "customers sit in ..." is no kind
+    }
+    return any(
+        token == wanted and any((near,) in kinds for near in stems[max(at - 1, 0) : at + 2])
+        for at, token in enumerate(stems)
+    )
 
 
 def _value_readings(

@@ -4,6 +4,8 @@ with this project's unrelated figures instead."""
 
 from __future__ import annotations
 
+import re
+
 from assistant.planner.vocabulary import tokenize, word_set
 
 CREDENTIAL_WORDS = word_set(
@@ -23,11 +25,17 @@ DESTRUCTIVE_WORDS = word_set(
 )
 BULK_WORDS = word_set("all every everything")
 BULK_VERBS = word_set("cancel refund reset clear change update mark")
-OTHER_WORDS = word_set("other another different else's someone's competitor competitors")
+OTHER_WORDS = word_set(
+    "other another different else's someone's competitor competitors sister second"
+)
 PLACES = word_set(
     "store stores shop shops project projects tenant tenants account accounts "
     "business businesses company companies brand brands"
 )
+
+BRANCHES = word_set("branch branches location locations outlet outlets franchise franchises")
+"""Places of a business that are never the one asked about unless named as "this" one."""
+HERE = word_set("this our your my the same current main by per each every which what any a")
 
 SINGULAR = frozenset({"store", "shop", "project", "account", "business", "company", "brand"})
 
@@ -56,9 +64,22 @@ def refusal(question: str) -> str | None:
     for index, token in enumerate(tokens):
         if token in BULK_VERBS and BULK_WORDS & set(tokens[index + 1 : index + 4]):
             return DESTRUCTIVE
-        if token in OTHER_WORDS and PLACES & set(tokens[index + 1 : index + 3]):
+        if token in OTHER_WORDS and (PLACES | BRANCHES) & set(tokens[index + 1 : index + 3]):
             return OTHER_PROJECT
         following = PLACES & set(tokens[index + 1 : index + 3])
         if (token == "every" and following) or (token == "all" and following - SINGULAR):
             return OTHER_PROJECT
-    return None
+    return OTHER_PROJECT if _another_place(question) else None
+
+
+def _another_place(question: str) -> bool:
+    """ "the Downtown branch", "our Airport store", "the harbour outlet": a place named apart
+    from the one asked about (a capitalized name before a store's word, any word before a
+    branch's)."""
+    typed = [w.removesuffix("'s") for w in re.findall(r"[\w']+", question.replace("’", "'"))]
+    for index in range(1, len(typed)):
+        word, before = typed[index].lower(), typed[index - 1]
+        named = index > 1 and before[:1].isupper() and before != "I"
+        if (word in BRANCHES and before.lower() not in HERE) or (word in PLACES and named):
+            return True
+    return False

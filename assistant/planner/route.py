@@ -198,6 +198,25 @@ def _name(text: str) -> str | None:
     return named.group(1).strip() if named else None
 
 
+NUMBER_MARK = r"(?:#|no\.?|nr\.?|num(?:ber)?\.?)?"
+
+
+@lru_cache(maxsize=64)
+def _numbered(name: str) -> re.Pattern[str]:
+    """The number written after the thing an integer parameter counts: ``table_number``
+    is read from "table 3", "table #3", "table no. 3" or "tbl 3"."""
+    nouns = [part for part in name.split("_") if part not in ("number", "no", "id", "num")]
+    forms = {form for noun in nouns for form in (noun, re.sub(r"(?<=.)[aeiou]", "", noun))}
+    alternatives = "|".join(sorted(map(re.escape, forms), key=len, reverse=True))
+    return re.compile(rf"\b(?:{alternatives})s?\s*{NUMBER_MARK}\s*(\d+)\b", re.I)
+
+
+def numbered(name: str, text: str) -> int | None:
+    """The number ``text`` gives the integer parameter ``name`` ("table 3")."""
+    found = _numbered(name).search(text)
+    return int(found.group(1)) if found else None
+
+
 def extract_arguments(tool: Tool, text: str, today: date | None = None) -> dict[str, Any]:
     """The arguments of ``tool`` that can be read from ``text``; others are left to defaults."""
     today = today or date.today()
@@ -245,6 +264,8 @@ def extract_arguments(tool: Tool, text: str, today: date | None = None) -> dict[
         elif kind == "integer" and name in ("limit", "top", "n", "count", "max_results", "top_n"):
             found = LIMIT_RE.search(text)
             value = int(found.group(1) or found.group(2)) if found else None
+        elif kind == "integer":
+            value = numbered(name, text)
         elif kind == "number":
             found = None
             if name.startswith("min") or "over" in name or "threshold" in name:

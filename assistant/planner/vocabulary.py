@@ -52,6 +52,12 @@ SYNONYMS = {
     "ppl": "people",
     "prior": "previous",
     "preceding": "previous",
+    "assistant": "ai",
+    "automated": "ai",
+    "automatic": "ai",
+    "automatically": "ai",
+    "chatbot": "ai",
+    "inventory": "stock",
 }
 GRAIN_WORDS = {
     "hour": ("hour", "hourly", "time of day"),
@@ -73,7 +79,16 @@ COMPARE_WORDS = word_set(
 )
 SPENDING = word_set("spend spent spending")
 """Customers' spending is the shop's revenue; what "we" spend is a cost no metric holds."""
-OUR_SPENDING = word_set("we i us our my")
+OUR_SPENDING = word_set("we i us our my ad ads advertising marketing")
+UNKNOWN_MEASURES = word_set(
+    "conversion conversions profit profits profitability margin margins expense expenses "
+    "overheads roi ctr bounce payroll wages salaries rent budget"
+)
+"""Measures a shop asks about that no metric may hold; unless a plugin declares one of these
+words, a question naming one is declined rather than read as the nearest metric ("conversion
+rate" is not "conversations"). What "we" spend (left by :func:`tokenize`) is one too."""
+SHARE_WORDS = word_set("share rate ratio percent percentage proportion fraction")
+"""Words asking for a part of a whole: the percent metric of the family named."""
 COMPARE_PHRASES = (("up", "or", "down"), ("better", "or", "worse"), ("more", "or", "less"))
 YEAR_AGO_PHRASES = tuple(
     tuple(text.split())
@@ -175,6 +190,8 @@ class Vocabulary:
         three or four letters only towards period words ("wek", "yeer", "dyas")."""
         if len(token) < 3 or not token.isalpha() or token in FILLER or token in self.known_set:
             return token
+        if token in UNKNOWN_MEASURES:
+            return token
         choices = self.known if len(token) >= 5 else SHORT_TARGETS
         found = process.extractOne(
             token, choices, scorer=OSA.distance, score_cutoff=2 if len(token) >= 8 else 1
@@ -205,11 +222,31 @@ def stem(word: str) -> str:
         return word[:-3] + "y"
     if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us")):
         return word[:-1]
+    if word.endswith("ying") and len(word) > 6:
+        return word[:-3]  # "replying" -> "reply"
     for ending in ("ed", "ing"):
         root = word.removesuffix(ending)
         if len(root) >= 4 and root != word and root[-1] not in "aeiouy":
             return root[:-1] if root[-1] == root[-2] and root[-1] not in "s" else root
     return word
+
+
+def asks_share(stems: list[str]) -> bool:
+    """ "what share", "return rate", "what % of", "what part of", "how much of our
+    replying"; not "up 5 %"."""
+    named = [i for i, s in enumerate(stems) if s in SHARE_WORDS or s in ("part", "much")]
+    return any(
+        stems[i] in SHARE_WORDS - {"percent"}
+        or (part_of(stems, i) and (stems[i] != "much" or stems[i - 1 : i] == ["how"]))
+        for i in named
+    )
+
+
+def part_of(tokens: list[str], index: int) -> bool:
+    """Whether the word at ``index`` asks for a part ("what % of", "percentage of")."""
+    after = tokens[index + 1] if index + 1 < len(tokens) else ""
+    before = tokens[index - 1] if index else ""
+    return after == "of" or before in ("what", "which")
 
 
 def lemmas(word: str) -> tuple[str, ...]:
@@ -287,7 +324,7 @@ def _build(metrics: Mapping[str, Metric]) -> Vocabulary:
         | GROUP_CUES
         | COMPARE_WORDS
     )
-    words |= {"percent", "versus", "sold", "revenue", "earned"}
+    words |= {"percent", "versus", "sold", "revenue", "earned", "part"} | SHARE_WORDS
     words |= {" ".join(p) for p in metric_phrases if len(p) == 1} | {"orders", "customers"}
     by_length = sorted(metric_phrases.items(), key=lambda item: _weight(item[0]))
     return Vocabulary(

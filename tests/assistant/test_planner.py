@@ -10,9 +10,11 @@ from datetime import date
 import pytest
 
 from assistant.planner import policy
+from assistant.planner.choose import as_asked, in_family
 from assistant.planner.dialogue import last_state, merge, period_from_dates
 from assistant.planner.parse import parse
 from assistant.planner.reply import dates_text, value_text, when
+from assistant.planner.route import extract_arguments
 from assistant.planner.vocabulary import stem, tokenize, vocabulary
 from assistant.providers.base import ChatMessage, ToolCall
 from core.metrics.periods import parse_period
@@ -129,6 +131,11 @@ def test_a_stated_period_keeps_its_calendar_unit(start, end, kind):
         ("erase the order history", policy.DESTRUCTIVE),
         ("mark all orders as refunded", policy.DESTRUCTIVE),
         ("how is another shop doing", policy.OTHER_PROJECT),
+        ("what did the Lakeside store sell today", policy.OTHER_PROJECT),
+        ("takings of the station branch", policy.OTHER_PROJECT),
+        ("orders at our second location", policy.OTHER_PROJECT),
+        ("revenue per location this week", None),
+        ("what did the shop sell today", None),
         ("revenue of all projects", policy.OTHER_PROJECT),
         ("how many orders were refunded", None),
         ("cancelled orders this week", None),
@@ -146,3 +153,59 @@ def test_answers_state_figures_in_their_unit_and_the_period_as_dates():
     assert dates_text(date(2025, 12, 29), date(2026, 1, 4)) == "29 Dec 2025 – 4 Jan 2026"
     period = parse_period("last week", TODAY).as_dict()
     assert when(period) == "last week (23–29 Nov 2026)"
+
+
+@pytest.mark.parametrize(
+    "question", ["net profit in june", "our ad spend this week", "bounce rates"]
+)
+def test_a_measure_no_metric_holds_is_named_not_read_as_a_near_metric(words, question):
+    parsed = parse(question, words, TODAY, None)
+    assert parsed.unknown_measure and not parsed.metrics
+
+
+def test_a_share_word_asks_for_the_percent_metric_of_the_family_named(words):
+    def asked(question):
+        parsed = parse(question, words, TODAY, None)
+        return as_asked(parsed.metrics, parsed, words)
+
+    assert asked("proportion of regulars among visitors in october") == ["returning_visitor_rate"]
+    assert asked("what % of threads did the bot solve alone") == ["bot_solved_share"]
+    assert asked("which percentage of replies came from the chatbot") == ["ai_answered_share"]
+    assert asked("percent of threads that went to a human") == ["handoff_rate"]
+    assert asked("how much of the replying was the ai's") == ["ai_answered_share"]
+    assert not parse("revenue up 4 percent on last week?", words, TODAY, None).share
+
+
+def test_distinct_things_broken_down_by_an_attribute_are_the_family_base_count(words):
+    def asked(question):
+        parsed = parse(question, words, TODAY, None)
+        return as_asked(parsed.metrics, parsed, words)
+
+    assert asked("visitor build breakdown this month") == ["visits"]
+    assert asked("unique visitors split by build") == ["unique_visitors"]
+    assert asked("visitors per weekday") == ["unique_visitors"]
+
+
+def test_a_follow_up_about_them_stays_in_the_family_asked_about(words):
+    parsed = parse("and how many of them returned?", words, TODAY, None)
+    assert in_family(parsed.metrics, parsed, ["unique_visitors"], words) == ["returning_visitors"]
+
+
+def test_a_named_period_beside_a_year_is_that_period_of_that_year(words):
+    parsed = parse("orders in Q2 vs last year's Q2", words, TODAY, None)
+    assert parsed.compare == "previous_year" and parsed.compare_problem is None
+    july = parse("revenue for july of last year", words, TODAY, None).period[0]
+    assert (july.start, july.end) == (date(2025, 7, 1), date(2025, 7, 31))
+
+
+def test_counted_things_and_values_named_with_their_kind(words):
+    counted = parse("5 regions with the most customers", words, TODAY, None)
+    assert (counted.metrics, counted.group_by) == (["customers"], ["geography"])
+    kinded = parse("size of the promising segment", words, TODAY, None)
+    assert kinded.filters == {"segment": ["Promising"]}
+
+
+@pytest.mark.parametrize("text", ["regulars at tbl 9", "table #9 guests", "table no. 9 guests"])
+def test_a_numbered_thing_fills_the_integer_parameter_named_for_it(app, text):
+    tool = app.extensions["nebulo"].registry.tools["table_regulars"]
+    assert extract_arguments(tool, text) == {"table_number": 9}
