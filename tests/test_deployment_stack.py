@@ -213,12 +213,15 @@ def test_the_readme_stack_serves_and_its_worker_runs_jobs(services, receiver, tm
 
 def make_run_commands(port: str | None) -> list[list[str]]:
     """The commands ``make run`` runs (``make -n``), with ``PORT`` set to ``port`` or unset."""
-    environ = {key: value for key, value in os.environ.items() if key != "PORT"}
+    # not the settings of a make that runs this test (`make test`): its level makes the inner
+    # make print "Entering/Leaving directory" lines among the commands
+    outer = ("PORT", "MAKEFLAGS", "MAKELEVEL", "MFLAGS")
+    environ = {key: value for key, value in os.environ.items() if key not in outer}
     if port is not None:
         environ["PORT"] = port
     stamp = Path(sys.prefix) / ".installed"  # installed already: print only run's own commands
     dry_run = subprocess.run(
-        ["make", "-n", "-o", str(stamp), f"VENV={sys.prefix}", "run"],
+        ["make", "--no-print-directory", "-n", "-o", str(stamp), f"VENV={sys.prefix}", "run"],
         cwd=CHECKOUT,
         env=environ,
         capture_output=True,
