@@ -215,6 +215,17 @@ def insert_rows(
     connection.exec_driver_sql(compiled.string, parameters)
 
 
+def upsert_insert(session: Session) -> Any:
+    """The session's dialect ``insert``: the one with ``on_conflict_do_nothing`` and
+    ``on_conflict_do_update`` (PostgreSQL and SQLite both have them)."""
+    # Imported here: the PostgreSQL dialect is slow to import and most commands never use it.
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert
+
+
 class Database:
     """The engine and session factory of one app; ``session`` is the request's session."""
 

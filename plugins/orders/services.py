@@ -22,7 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from core.context import Context
-from core.db import Money, get_scoped, scoped, to_money, utcnow
+from core.db import Money, get_scoped, scoped, to_money, upsert_insert, utcnow
 from core.errors import Conflict, Invalid, NotFound
 from core.events import publish
 from plugins.customers import services as customer_services
@@ -488,13 +488,10 @@ def allocate_order_numbers(session: Session, project_id: uuid.UUID, count: int =
     The counter row is created on first use (ON CONFLICT DO NOTHING) and advanced with
     UPDATE ... RETURNING, whose row lock makes concurrent orders wait their turn.
     """
-    # Imported here: the PostgreSQL dialect is slow to import and most commands never use it.
-    if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as upsert
-    else:
-        from sqlalchemy.dialects.sqlite import insert as upsert
     session.execute(
-        upsert(OrderCounter).values(project_id=project_id, last_number=0).on_conflict_do_nothing()
+        upsert_insert(session)(OrderCounter)
+        .values(project_id=project_id, last_number=0)
+        .on_conflict_do_nothing()
     )
     last = session.execute(
         update(OrderCounter)

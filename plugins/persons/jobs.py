@@ -10,10 +10,10 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from core.db import utcnow
+from core.db import upsert_insert, utcnow
 from core.jobs import Job, JobRun, enqueue
 from plugins.persons import services
-from plugins.persons.models import IndexBuild, insert_for
+from plugins.persons.models import IndexBuild
 
 FAILED_REBUILD_PAUSE = timedelta(minutes=10)
 """After a failed rebuild, how long detections wait before queueing another."""
@@ -48,7 +48,7 @@ def request_index_rebuild(session: Session, project_id: uuid.UUID) -> uuid.UUID 
         return None
     if current is None:
         taken = session.execute(
-            insert_for(session)(IndexBuild)
+            upsert_insert(session)(IndexBuild)
             .values(project_id=project_id, requested_at=now)
             .on_conflict_do_nothing()
         ).rowcount

@@ -6,7 +6,6 @@ import struct
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import BigInteger, Float, ForeignKey, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -96,16 +95,6 @@ class GalleryChange(Base):
     person_id: Mapped[uuid.UUID]
     removed: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-
-
-def insert_for(session: Session) -> Any:
-    """The dialect's ``insert``, which has ``on_conflict_do_nothing`` and ``..._do_update``."""
-    # Imported here: the PostgreSQL dialect is slow to import and most commands never use it.
-    if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert
 
 
 def record_change(

@@ -17,10 +17,10 @@ from sqlalchemy.orm import Session
 from assistant import services as assistant
 from assistant.providers.base import ChatMessage, Completion, Provider, malformed, to_json
 from core.context import Context
-from core.db import utcnow
+from core.db import upsert_insert, utcnow
 from core.metrics.engine import project_timezone
 from plugins.persons.history import person_figures
-from plugins.persons.models import PersonSummary, insert_for
+from plugins.persons.models import PersonSummary
 from plugins.persons.services import get_person
 
 INSTRUCTION = (
@@ -98,7 +98,7 @@ def _remember(
     with current_app.extensions["nebulo"].db.session_scope() as own:
         assistant.record_usage(own, ctx, used, [completion], "person_summary")
         own.execute(
-            insert_for(own)(PersonSummary)
+            upsert_insert(own)(PersonSummary)
             .values(person_id=person_id, **values)
             .on_conflict_do_update(index_elements=["person_id"], set_=values)
         )
