@@ -271,9 +271,13 @@ def _could_be_period(span: list[str], tokens: list[str], start: int) -> bool:
 def _second_period_is_a_comparison(parsed: Parsed) -> None:
     (main, text), (other, other_text) = parsed.periods
     parsed.periods = [(main, text)]
-    previous = _dates(shift_period(main, "previous_period"))
-    if (other.start, other.end) == previous or (
-        other.end - other.start == main.end - main.start and PREVIOUS & set(other_text.split())
+    previous = shift_period(main, "previous_period")
+    # "this month vs last month": the unit before, compared day for day with a unit so far
+    unit_before = other.kind == main.kind != "custom" and other.start == previous.start
+    if (
+        _dates(other) == _dates(previous)
+        or unit_before
+        or (other.end - other.start == main.end - main.start and PREVIOUS & set(other_text.split()))
     ):
         parsed.compare = "previous_period"
     elif other.start == add_months(main.start, -12) or (

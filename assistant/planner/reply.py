@@ -9,7 +9,7 @@ from typing import Any
 from assistant.planner.route import scalar_text, write_answer
 
 MAX_TABLE_ROWS = 12
-OPENERS = ("today", "yesterday", "this ", "last ", "past ", "since ", "the ")
+OPENERS = ("today", "yesterday", "this ", "last ", "past ", "since ")
 
 
 def day_text(value: date) -> str:

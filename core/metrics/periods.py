@@ -152,11 +152,18 @@ def _unit_containing(kind: str, value: date) -> Period:
     return year_of(value.year)
 
 
+def is_partial(period: Period) -> bool:
+    """Whether a calendar unit's period stops before the unit's last day ("this month" on
+    the 10th)."""
+    return period.kind != "custom" and period.end < _unit_containing(period.kind, period.start).end
+
+
 def shift_period(period: Period, how: str) -> Period:
     """The period compared with ``period``.
 
-    ``previous_period``: the calendar unit before it (the month before a month), or as many
-    days just before a custom range. ``previous_year``: the same dates a year earlier.
+    ``previous_period``: the calendar unit before it (the month before a month; its first
+    days only when ``period`` is a unit so far, like "this month"), or as many days just
+    before a custom range. ``previous_year``: the same dates a year earlier.
     ``day``/``week``/``month``/``quarter``/``year``: that unit before the one ``period``
     starts in ("the week before that")."""
     if how == "previous_year":
@@ -167,7 +174,14 @@ def shift_period(period: Period, how: str) -> Period:
             end = period.start - timedelta(days=1)
             start = end - timedelta(days=period.days - 1)
             return Period(start, end, f"the {period.days} days before {period.label}", "custom")
-        return _unit_containing(period.kind, period.start - timedelta(days=1))
+        before = _unit_containing(period.kind, period.start - timedelta(days=1))
+        if not is_partial(period):
+            return before
+        # Like for like: "this week" so far (Monday and Tuesday) against last week's Monday
+        # and Tuesday, not against all seven days of it.
+        end = min(before.start + timedelta(days=period.days - 1), before.end)
+        unit = f"the {before.label}" if period.kind == "week" else before.label
+        return Period(before.start, end, f"the same days of {unit}", period.kind)
     if how in KINDS[:-1]:
         return _unit_containing(how, _unit_containing(how, period.start).start - timedelta(days=1))
     raise Invalid(
@@ -223,9 +237,10 @@ def _named(text: str, today: date) -> Period | None:
     if not match:
         return None
     current = _unit_containing(match.group(2), today)
-    period = current if match.group(1) == "this" else shift_period(current, "previous_period")
-    label = f"{'this' if match.group(1) == 'this' else 'last'} {match.group(2)}"
-    return Period(period.start, period.end, label, period.kind)
+    if match.group(1) == "this":  # to date: the days to come hold nothing yet
+        return Period(current.start, today, f"this {match.group(2)}", current.kind)
+    period = shift_period(current, "previous_period")
+    return Period(period.start, period.end, f"last {match.group(2)}", period.kind)
 
 
 def _rolling(text: str, today: date) -> Period | None:
@@ -334,6 +349,8 @@ def period_text(period: Period) -> str:
     period worked out from an earlier one ("the week before that") is written down."""
     if period.kind == "day":
         return period.start.isoformat()
+    if is_partial(period):
+        return f"between {period.start.isoformat()} and {period.end.isoformat()}"
     if period.kind == "week":
         return f"week of {period.start.isoformat()}"
     if period.kind == "month":

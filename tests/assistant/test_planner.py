@@ -80,6 +80,10 @@ def test_dates_ahead_a_previous_span_and_grouping_by_a_unit_are_read(words):
     assert prior.compare == "previous_period" and prior.period[0].end == TODAY
     weekly = parse("and split by week?", words, TODAY, None)
     assert weekly.group_by == ["week"] and weekly.period_problem is None
+    # a unit so far against the whole unit named before it: compared day for day
+    month = parse("is revenue up this month vs last month", words, date(2026, 11, 12), None)
+    assert month.compare == "previous_period" and month.compare_problem is None
+    assert month.period[0].end == date(2026, 11, 12)
 
 
 def test_an_unreadable_period_is_a_problem_never_a_default(words):

@@ -23,13 +23,13 @@ TODAY = date(2025, 11, 12)  # a Wednesday
     [
         ("today", date(2025, 11, 12), date(2025, 11, 12)),
         ("Yesterday", date(2025, 11, 11), date(2025, 11, 11)),
-        ("this week", date(2025, 11, 10), date(2025, 11, 16)),
+        ("this week", date(2025, 11, 10), TODAY),
         ("last week", date(2025, 11, 3), date(2025, 11, 9)),
-        ("this month", date(2025, 11, 1), date(2025, 11, 30)),
+        ("this month", date(2025, 11, 1), TODAY),
         ("last month", date(2025, 10, 1), date(2025, 10, 31)),
-        ("this quarter", date(2025, 10, 1), date(2025, 12, 31)),
+        ("this quarter", date(2025, 10, 1), TODAY),
         ("last quarter", date(2025, 7, 1), date(2025, 9, 30)),
-        ("this year", date(2025, 1, 1), date(2025, 12, 31)),
+        ("this year", date(2025, 1, 1), TODAY),
         ("last year", date(2024, 1, 1), date(2024, 12, 31)),
         ("March 2019", date(2019, 3, 1), date(2019, 3, 31)),
         ("in february 2024", date(2024, 2, 1), date(2024, 2, 29)),
@@ -74,13 +74,35 @@ def test_a_period_cannot_end_before_it_starts_or_leave_the_supported_years():
 
 
 def test_previous_period_is_the_calendar_unit_before_or_as_many_days_before():
-    assert shift_period(parse_period("this month", TODAY), "previous_period") == Period(
-        date(2025, 10, 1), date(2025, 10, 31), "October 2025", "month"
+    assert shift_period(parse_period("last month", TODAY), "previous_period") == Period(
+        date(2025, 9, 1), date(2025, 9, 30), "September 2025", "month"
     )
     past_week = shift_period(parse_period("past 7 days", TODAY), "previous_period")
     assert (past_week.start, past_week.end) == (date(2025, 10, 30), date(2025, 11, 5))
     quarter = shift_period(parse_period("Q1 2025", TODAY), "previous_period")
     assert (quarter.start, quarter.end) == (date(2024, 10, 1), date(2024, 12, 31))
+
+
+def test_a_unit_so_far_is_compared_with_the_same_days_of_the_unit_before():
+    this_week = parse_period("this week", TODAY)  # Monday to Wednesday
+    assert shift_period(this_week, "previous_period") == Period(
+        date(2025, 11, 3), date(2025, 11, 5), "the same days of the week of 2025-11-03", "week"
+    )
+    this_month = shift_period(parse_period("this month", TODAY), "previous_period")
+    assert (this_month.start, this_month.end) == (date(2025, 10, 1), date(2025, 10, 12))
+    # a month longer than the one before: its last days are compared with the whole month
+    march_30 = shift_period(parse_period("this month", date(2025, 3, 30)), "previous_period")
+    assert (march_30.start, march_30.end) == (date(2025, 2, 1), date(2025, 2, 28))
+    # on the unit's last day it is whole, and so is the unit before
+    whole = shift_period(parse_period("this month", date(2025, 11, 30)), "previous_period")
+    assert (whole.start, whole.end, whole.label) == (
+        date(2025, 10, 1),
+        date(2025, 10, 31),
+        "October 2025",
+    )
+    # a follow-up written down from a unit so far reads back as the same days
+    again = parse_period(period_text(this_week), date(2030, 1, 1))
+    assert (again.start, again.end) == (this_week.start, this_week.end)
 
 
 def test_same_period_last_year_keeps_the_dates():
