@@ -1,21 +1,28 @@
-"""``nebulo chat --project ID``: talk to the assistant from a terminal."""
+"""``nebulo chat --project ID``: talk to the assistant from a terminal.
+
+The assistant's modules are imported when the command runs: listing the commands imports none
+of them."""
 
 from __future__ import annotations
 
 import uuid
+from typing import TYPE_CHECKING
 
 import click
 from flask import current_app
 from flask.cli import with_appcontext
-from sqlalchemy import select
 
-from assistant import services
-from core.auth.models import User
-from core.context import Context
-from core.projects.models import ProjectMember
+if TYPE_CHECKING:
+    from core.context import Context
 
 
 def _member_context(session, project_id: uuid.UUID, email: str | None) -> Context:
+    from sqlalchemy import select
+
+    from core.auth.models import User
+    from core.context import Context
+    from core.projects.models import ProjectMember
+
     statement = select(ProjectMember.user_id, ProjectMember.role).where(
         ProjectMember.project_id == project_id
     )
@@ -45,6 +52,8 @@ def _member_context(session, project_id: uuid.UUID, email: str | None) -> Contex
 )
 def chat(project_id: uuid.UUID, email: str | None) -> None:
     """Ask the assistant questions about a project; an empty line or Ctrl-D ends."""
+    from assistant import services
+
     state = current_app.extensions["nebulo"]
     with state.db.session_scope() as session:
         ctx = _member_context(session, project_id, email)

@@ -174,6 +174,8 @@ def create_app(
     state.jobs = build_dispatcher(app)
     apply_route_limits(app, state.limiter, settings)
 
+    # The app's own command group, for code holding the app (``app.test_cli_runner()``);
+    # ``nebulo`` collects the same commands without building the app (core.cli).
     plugins.call_each("register_commands", cli=app.cli)
     return app
 

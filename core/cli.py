@@ -1,19 +1,26 @@
 """The ``nebulo`` command: database, demo data, server, workers; plugins add their own.
 
-Commands run inside an app context; plugin commands come from the ``register_commands``
-hook, which ``create_app`` calls with ``app.cli``.
+Listing the commands (``nebulo --help``) and resolving one does not build the app: plugin
+commands come from the ``register_commands`` hook, called on the installed plugins imported
+with none of their registration hooks, so no plugin's models or routes are imported. The app
+(``core.app``, every plugin's models, routes and schemas) is built when a command that needs
+it runs.
 """
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
+from typing import NamedTuple
 
 import click
-from flask import current_app
-from flask.cli import FlaskGroup, ScriptInfo, with_appcontext
+from flask import Flask, current_app
+from flask.cli import AppGroup, FlaskGroup, ScriptInfo, with_appcontext
 
-from core.app import create_app
-from core.config import ConfigError, sqlite_path
+from core.config import ConfigError, load_settings, sqlite_path
+from core.plugins import PluginManager
+
+log = logging.getLogger(__name__)
 
 DEMO_EMAIL = "admin@demo.nebulo.local"
 DEMO_PASSWORD = "nebulo-demo"
@@ -31,18 +38,102 @@ WITHOUT_DATABASE = {
 }
 
 
+class PluginCommand(NamedTuple):
+    plugin: str
+    command: click.Command
+
+
 class NebuloGroup(FlaskGroup):
-    """Refuses a command that needs the database when its SQLite file is missing, instead of
-    letting SQLite create an empty one (a typo in a path must not make a new database)."""
+    """Lists and resolves commands without building the app; builds it for a command that runs.
+
+    Refuses a command that needs the database when its SQLite file is missing, instead of
+    letting SQLite create an empty one (a typo in a path must not make a new database).
+    Flask's ``flask.commands`` entry points are not read: they add installed Flask extensions'
+    commands (and their imports) to the ``flask`` command, not to Nebulo's."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*self.commands, *self._plugin_commands(ctx)})
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name in self.commands:
+            return self.commands[name]
+        plugin_command = self._plugin_commands(ctx).get(name)
+        if plugin_command is not None:
+            return plugin_command.command
+        # A command the app adds itself: flask-smorest's ``openapi``, or one of a plugin given
+        # to ``create_app`` rather than installed.
+        app = ctx.ensure_object(ScriptInfo).load_app()
+        _enter_app_context(ctx, app)
+        return app.cli.get_command(ctx, name)
 
     def resolve_command(self, ctx: click.Context, args: list[str]):
         name, command, rest = super().resolve_command(ctx, args)
         asks_for_help = any(arg in ctx.help_option_names for arg in rest)
+        if command is None or ctx.resilient_parsing or asks_for_help:
+            return name, command, rest
         path = (name, *rest[:1])
-        exempt = any(path[: len(allowed)] == allowed for allowed in WITHOUT_DATABASE)
-        if command is not None and not ctx.resilient_parsing and not asks_for_help and not exempt:
+        if not any(path[: len(allowed)] == allowed for allowed in WITHOUT_DATABASE):
             _refuse_missing_database(ctx)
+        plugin_command = None if name in self.commands else self._plugin_commands(ctx).get(name)
+        if plugin_command is not None:
+            _run_in_plugin_app(ctx, plugin_command.plugin)
         return name, command, rest
+
+    def _plugin_commands(self, ctx: click.Context) -> dict[str, PluginCommand]:
+        """The commands of every plugin that loads under the settings, by name, collected once
+        per invocation; a plugin's command never replaces one of core's or of an earlier
+        plugin."""
+        info = ctx.ensure_object(ScriptInfo)
+        if "plugin_commands" in info.data:
+            return info.data["plugin_commands"]
+        settings = load_settings()
+        plugins = PluginManager(trace=settings.trace_plugins)
+        plugins.load(
+            plugins.discover(),
+            enabled=settings.plugins,
+            disabled=settings.disable_plugins,
+            registering=(),
+        )
+        found: dict[str, PluginCommand] = {}
+        for impl in plugins.in_order("register_commands"):
+            plugin_cli = AppGroup()
+            try:
+                plugins.call("register_commands", impl, cli=plugin_cli)
+            except Exception:  # noqa: BLE001 - a broken plugin must not take the command down
+                log.exception("plugin %s failed in register_commands", impl.plugin_name)
+                continue
+            for name, command in plugin_cli.commands.items():
+                if name in self.commands or name in found:
+                    owner = found[name].plugin if name in found else "core"
+                    log.error("plugin %s: command %r is %s's", impl.plugin_name, name, owner)
+                    continue
+                found[name] = PluginCommand(impl.plugin_name, command)
+        info.data["plugin_commands"] = found
+        return found
+
+
+def _build_app() -> Flask:
+    """Imported here, so that only the commands that need the app pay for building it."""
+    from core.app import create_app
+
+    return create_app()
+
+
+def _enter_app_context(ctx: click.Context, app: Flask) -> None:
+    """Push ``app``'s context for the rest of the command, as Flask does for ``app.cli``."""
+    if not current_app or current_app._get_current_object() is not app:
+        ctx.with_resource(app.app_context())
+
+
+def _run_in_plugin_app(ctx: click.Context, plugin: str) -> None:
+    """A plugin's command runs inside the app, where its plugin must have loaded: the listing
+    did not call the registration hooks, in which a plugin may still fail."""
+    app = ctx.ensure_object(ScriptInfo).load_app()
+    record = app.extensions["nebulo"].plugins.records.get(plugin)
+    if record is None or record.status != "loaded":
+        reason = (record.error or record.status) if record else "not loaded by this app"
+        raise click.ClickException(f"plugin {plugin} is not loaded: {reason}")
+    _enter_app_context(ctx, app)
 
 
 def _refuse_missing_database(ctx: click.Context) -> None:
@@ -55,7 +146,7 @@ def _refuse_missing_database(ctx: click.Context) -> None:
         )
 
 
-@click.group(cls=NebuloGroup, create_app=lambda: create_app(), add_default_commands=False)
+@click.group(cls=NebuloGroup, create_app=_build_app, add_default_commands=False)
 def cli() -> None:
     """Nebulo: store operations through plugins and an AI assistant."""
 

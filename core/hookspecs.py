@@ -69,7 +69,12 @@ def register_jobs(register) -> None:
 
 @hookspec
 def register_commands(cli) -> None:
-    """Add click commands to the ``nebulo`` command group ``cli``."""
+    """Add click commands to the ``nebulo`` command group ``cli`` (a ``flask.cli.AppGroup``).
+
+    ``nebulo --help`` calls it without building the app, on the plugin imported with none of
+    its registration hooks: import the plugin's models and services inside the commands, not
+    at the top of the module that defines them. A command runs inside the app's context, and
+    only when the plugin loaded there; a name core or an earlier plugin took is refused."""
 
 
 @hookspec

@@ -27,7 +27,6 @@ from packaging.version import Version
 
 from core import hookspecs
 from core.config import Setting
-from core.metrics.registry import validate_metric
 
 log = logging.getLogger(__name__)
 trace_log = logging.getLogger(__name__ + ".trace")
@@ -199,6 +198,10 @@ class _Staging:
         self._add("register_llm_providers", "llm provider", name, factory)
 
     def register_metrics(self, metric: Any) -> None:
+        # The metrics engine's SQL constructs are imported when a metric is registered: listing
+        # the commands loads the plugins without their registration hooks.
+        from core.metrics.registry import validate_metric
+
         problems = validate_metric(metric)
         if problems:
             name = getattr(metric, "name", metric)
@@ -265,8 +268,14 @@ class PluginManager:
         plugins: Iterable[tuple[str, Any]],
         enabled: Iterable[str] = (),
         disabled: Iterable[str] = (),
+        registering: Iterable[str] = REGISTRATION_HOOKS,
     ) -> Registry:
-        """Import, order and register ``plugins`` ((name, module or entry point) pairs)."""
+        """Import, order and register ``plugins`` ((name, module or entry point) pairs).
+
+        ``registering`` names the registration hooks called; the command line calls none, to
+        learn which plugins load and their commands without importing their models and routes.
+        """
+        registering = tuple(registering)
         enabled, disabled = set(enabled), set(disabled)
         candidates: dict[str, PluginRecord] = {}
         for name, plugin in plugins:
@@ -312,7 +321,7 @@ class PluginManager:
                 )
                 self._fail(record, f"requires {reasons}")
                 continue
-            self._stage_and_commit(record)
+            self._stage_and_commit(record, registering)
         return self.registry
 
     def _read_info(self, record: PluginRecord) -> None:
@@ -350,10 +359,10 @@ class PluginManager:
             visit(name, [])
         return order
 
-    def _stage_and_commit(self, record: PluginRecord) -> None:
+    def _stage_and_commit(self, record: PluginRecord, registering: tuple[str, ...]) -> None:
         staging = _Staging(record.name, self.registry)
         try:
-            for hook in REGISTRATION_HOOKS:
+            for hook in registering:
                 for impl in getattr(self.pm.hook, hook).get_hookimpls():
                     if impl.plugin_name == record.name:
                         self.call(hook, impl, register=staging.callback(hook))

@@ -1,4 +1,7 @@
-"""``nebulo analytics ...``: refit forecasts (for cron) and segment customers."""
+"""``nebulo analytics ...``: refit forecasts (for cron) and segment customers.
+
+The plugin's modules are imported when a command runs: listing the commands imports none of
+them (``rfm`` imports no library until its functions run)."""
 
 from __future__ import annotations
 
@@ -8,8 +11,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from core.jobs import enqueue
-from plugins.analytics import jobs, rfm, sales, segments
+from plugins.analytics import rfm
 
 
 @click.group()
@@ -27,6 +29,9 @@ def _project_session():
 @with_appcontext
 def refit(project_id: uuid.UUID | None, queued: bool) -> None:
     """Refit one project's forecast, or (without --project) every stale one: run it from cron."""
+    from core.jobs import enqueue
+    from plugins.analytics import jobs, sales
+
     if project_id is None:
         if queued:
             click.echo(f"job {enqueue(jobs.refit_stale_forecasts)}")
@@ -48,6 +53,8 @@ def refit(project_id: uuid.UUID | None, queued: bool) -> None:
 
 
 def _fit(project_id: uuid.UUID) -> dict:
+    from plugins.analytics import sales
+
     with _project_session() as session:
         row = sales.fit_sales_forecast(session, sales.system_context(project_id))
         return sales.describe(session, row)
@@ -60,6 +67,8 @@ def _fit(project_id: uuid.UUID) -> dict:
 @with_appcontext
 def segment(project_id: uuid.UUID, algorithm: str, clusters: int | None) -> None:
     """Segment the project's customers now and print the segments and scores."""
+    from plugins.analytics import sales, segments
+
     with _project_session() as session:
         run = segments.run_segmentation(
             session, sales.system_context(project_id), algorithm, clusters

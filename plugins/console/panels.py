@@ -13,12 +13,14 @@ import logging
 import re
 import uuid
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import Flask
 from werkzeug.exceptions import HTTPException
 
-from core.context import Context
+if TYPE_CHECKING:
+    # a type only: `nebulo --help` imports this module (plugins.console exports Panel)
+    from core.context import Context
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,7 @@
-"""``nebulo customers import FILE.csv --project ID``: customers from a CSV file."""
+"""``nebulo customers import FILE.csv --project ID``: customers from a CSV file.
+
+The plugin's modules are imported when a command runs: listing the commands imports none of
+them."""
 
 from __future__ import annotations
 
@@ -12,11 +15,6 @@ from typing import Any
 import click
 from flask import current_app
 from flask.cli import with_appcontext
-
-from core.context import Context
-from core.projects.models import Project
-from plugins.customers import services
-from plugins.customers.schemas import CustomerInputSchema
 
 BANK_CHURN_NAMES = {
     "CreditScore": "credit_score",
@@ -35,17 +33,16 @@ NAME_SOURCES = ("Surname", "CustomerId", "RowNumber")
 """Bank-churn columns that only help to name a customer when the file has no ``name``."""
 INTEGER_FIELDS = ("age", "tenure", "products", "credit_score")
 INTEGER = re.compile(r"^[+-]?\d+(\.0*)?$")
-OWN_NAMES = frozenset(CustomerInputSchema().fields)
-KNOWN_COLUMNS = OWN_NAMES | set(BANK_CHURN_NAMES) | set(NAME_SOURCES)
 
 
-def customer_values(raw: dict[str, str], line: int) -> dict[str, Any]:
+def customer_values(raw: dict[str, str], line: int, known: frozenset[str]) -> dict[str, Any]:
     """One CSV row in Nebulo's field names: bank-churn names mapped, empty cells left out,
-    whole numbers as integers (anything else is left for the schema to reject)."""
+    columns not ``known`` ignored, whole numbers as integers (anything else is left for the
+    schema to reject)."""
     values: dict[str, Any] = {}
     for column, cell in raw.items():
         column = (column or "").strip()
-        if column in NAME_SOURCES or column not in KNOWN_COLUMNS:
+        if column in NAME_SOURCES or column not in known:
             continue
         name = BANK_CHURN_NAMES.get(column, column)
         text = (cell or "").strip()
@@ -62,11 +59,13 @@ def customer_values(raw: dict[str, str], line: int) -> dict[str, Any]:
     return values
 
 
-def _rows(reader: csv.DictReader, bar: Any) -> Iterator[tuple[int, dict[str, Any]]]:
+def _rows(
+    reader: csv.DictReader, bar: Any, known: frozenset[str]
+) -> Iterator[tuple[int, dict[str, Any]]]:
     for raw in reader:
         line = reader.line_num
         bar.update(1)
-        yield line, customer_values(raw, line)
+        yield line, customer_values(raw, line, known)
 
 
 @click.group("customers")
@@ -82,14 +81,20 @@ def import_customers(file: Path, project_id: uuid.UUID) -> None:
     """Import customers from FILE.csv: the bank-churn layout (CreditScore, Geography, Gender,
     Age, Tenure, Balance, NumOfProducts, HasCrCard, IsActiveMember, EstimatedSalary, Exited)
     or Nebulo's own column names. Bad rows are reported by line; good rows are kept."""
+    from core.context import Context
+    from core.projects.models import Project
+    from plugins.customers import services
+    from plugins.customers.schemas import CustomerInputSchema
+
     schema = CustomerInputSchema()
+    known = frozenset(schema.fields) | frozenset(BANK_CHURN_NAMES) | frozenset(NAME_SOURCES)
     with file.open(newline="", encoding="utf-8-sig") as handle:
         total = max(0, sum(1 for _ in handle) - 1)
         handle.seek(0)
         reader = csv.DictReader(handle)
         if not reader.fieldnames:
             raise click.ClickException(f"{file} is empty: expected a header row")
-        ignored = [name for name in reader.fieldnames if name.strip() not in KNOWN_COLUMNS]
+        ignored = [name for name in reader.fieldnames if name.strip() not in known]
         if ignored:
             click.echo(f"Ignoring unknown columns: {', '.join(ignored)}")
         with current_app.extensions["nebulo"].db.session_scope() as session:
@@ -97,7 +102,9 @@ def import_customers(file: Path, project_id: uuid.UUID) -> None:
                 raise click.ClickException(f"Project {project_id} not found")
             ctx = Context(project_id=project_id, permissions=frozenset({"manage_customers"}))
             with click.progressbar(length=total, label="Importing customers") as bar:
-                report = services.import_customers(session, ctx, _rows(reader, bar), schema.load)
+                report = services.import_customers(
+                    session, ctx, _rows(reader, bar, known), schema.load
+                )
     for line, errors in report.errors:
         problems = "; ".join(
             f"{name}: {' '.join(map(str, messages))}" for name, messages in errors.items()

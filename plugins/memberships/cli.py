@@ -1,13 +1,12 @@
-"""``nebulo memberships expire``: the daily expiry, for cron or a systemd timer."""
+"""``nebulo memberships expire``: the daily expiry, for cron or a systemd timer.
+
+The plugin's modules are imported when a command runs: listing the commands imports none of them."""
 
 from __future__ import annotations
 
 import click
 from flask import current_app
 from flask.cli import with_appcontext
-
-from core.jobs import enqueue
-from plugins.memberships import jobs, services
 
 
 @click.group()
@@ -20,6 +19,9 @@ def memberships() -> None:
 @with_appcontext
 def expire(queued: bool) -> None:
     """Expire the memberships whose end has passed (run it daily)."""
+    from core.jobs import enqueue
+    from plugins.memberships import jobs, services
+
     if queued:
         click.echo(f"job {enqueue(jobs.expire_memberships)}")
         return

@@ -1,4 +1,7 @@
-"""``nebulo messages score-sentiment``: score the messages stored before sentiment scoring."""
+"""``nebulo messages score-sentiment``: score the messages stored before sentiment scoring.
+
+The plugin's modules are imported when a command runs: listing the commands imports none of
+them."""
 
 from __future__ import annotations
 
@@ -7,10 +10,6 @@ import uuid
 import click
 from flask import current_app
 from flask.cli import with_appcontext
-
-from core.jobs import enqueue
-from core.projects.models import Project
-from plugins.messages import jobs, sentiment
 
 
 @click.group()
@@ -25,6 +24,10 @@ def messages() -> None:
 def score_sentiment(project_id: uuid.UUID | None, queued: bool) -> None:
     """Score the sentiment of received messages that have none yet (stored before scoring
     existed); new messages are scored when they arrive. Safe to run again."""
+    from core.jobs import enqueue
+    from core.projects.models import Project
+    from plugins.messages import jobs, sentiment
+
     with current_app.extensions["nebulo"].db.session_scope() as session:
         if project_id is not None and session.get(Project, project_id) is None:
             raise click.ClickException(f"Project {project_id} not found")

@@ -1,4 +1,7 @@
-"""``nebulo orders ...``: import orders from CSV."""
+"""``nebulo orders ...``: import orders from CSV.
+
+The plugin's modules are imported when a command runs: listing the commands imports none of
+them."""
 
 from __future__ import annotations
 
@@ -10,9 +13,6 @@ from pathlib import Path
 import click
 from flask import current_app
 from flask.cli import AppGroup
-
-from core.context import Context
-from plugins.orders import services
 
 IMPORT_COLUMNS = (
     "external_id, provider, order_date, status, customer_name, customer_email, customer_phone, "
@@ -44,8 +44,11 @@ def import_command(csv_file: Path, project_id: uuid.UUID) -> None:
     customer_phone, currency, product_name, sku, quantity, unit_price. Bad lines are reported
     by line number; every good order is kept.
     """
-    state = current_app.extensions["nebulo"]
+    from core.context import Context
     from core.projects.models import Project
+    from plugins.orders import services
+
+    state = current_app.extensions["nebulo"]
 
     with state.db.session_scope() as session:
         if session.get(Project, project_id) is None:

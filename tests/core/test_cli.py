@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -268,10 +269,107 @@ def test_doctor_warns_about_sqlite_and_no_redis_in_production_without_failing(ma
     assert code == 0
 
 
+# --- plugin commands ----------------------------------------------------------------------------
+
+
+def test_a_plugin_command_refuses_when_the_app_did_not_load_its_plugin(make_app):
+    app = make_app(disable_plugins=("memberships",))
+    result = invoke(app, "memberships", "expire")
+    assert result.exit_code == 1
+    assert "plugin memberships is not loaded: disabled" in result.output
+
+
+def write_plugin(site: Path) -> None:
+    """A third-party plugin found through its entry point, whose hook adds a command that reads
+    the app without ``with_appcontext`` and one that takes core's ``db``."""
+    (site / "nebulo_greeter.py").write_text(
+        textwrap.dedent(
+            """
+            import click
+            from flask import current_app
+
+            from core.hookspecs import hookimpl
+
+
+            @hookimpl
+            def plugin_info():
+                return {"name": "greeter", "version": "0.1.0"}
+
+
+            @hookimpl
+            def register_commands(cli):
+                @cli.command("greet")
+                def greet():
+                    \"\"\"Greet from inside the app.\"\"\"
+                    loaded = current_app.extensions["nebulo"].plugins.records["greeter"].status
+                    click.echo(f"hello from the app: greeter {loaded}")
+
+                @cli.group("db")
+                def db():
+                    \"\"\"Not core's.\"\"\"
+            """
+        )
+    )
+    dist_info = site / "nebulo_greeter-0.1.0.dist-info"
+    dist_info.mkdir()
+    (dist_info / "METADATA").write_text("Metadata-Version: 2.1\nName: nebulo-greeter\n")
+    (dist_info / "entry_points.txt").write_text("[nebulo.plugins]\ngreeter = nebulo_greeter\n")
+
+
+@pytest.mark.slow
+def test_a_third_party_plugins_command_is_listed_and_runs_in_the_app(tmp_path):
+    write_plugin(tmp_path)
+    environ = {
+        "PATH": os.environ["PATH"],
+        "PYTHONPATH": str(tmp_path),
+        "NEBULO_INSTANCE_PATH": str(tmp_path / "instance"),
+    }
+
+    def nebulo_command(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [NEBULO, *args], env=environ, cwd=tmp_path, capture_output=True, text=True
+        )
+
+    listing = nebulo_command("--help")
+    assert listing.returncode == 0, listing.stderr
+    assert "greet  " in listing.stdout and "Database migrations" in listing.stdout
+    assert "plugin greeter: command 'db' is core's" in listing.stderr
+    assert nebulo_command("db", "upgrade").returncode == 0
+    greeted = nebulo_command("greet")
+    assert greeted.returncode == 0, greeted.stderr
+    assert "hello from the app: greeter loaded" in greeted.stdout
+
+
 # --- start-up time ------------------------------------------------------------------------------
 
 # Imported where they are used: model libraries, numpy, and the HTTP client (which pulls rich).
 HEAVY_MODULES = ("sklearn", "scipy", "google.genai", "joblib", "numpy", "httpx", "rich")
+
+
+# What building the app imports, and what listing the commands must not.
+APP_MODULES = ("core.app", "flask_smorest", "marshmallow", "sqlalchemy.orm", "redis", "rq")
+
+
+@pytest.mark.slow
+def test_listing_the_commands_builds_no_app_and_imports_no_plugin_model_or_route(tmp_path):
+    probe = (
+        "import json, sys\n"
+        "from core.cli import cli\n"
+        "cli(['--help'], standalone_mode=False)\n"
+        f"imported = [name for name in {(*HEAVY_MODULES, *APP_MODULES)!r} if name in sys.modules]\n"
+        "loaded_modules = sorted(name for name in sys.modules"
+        " if name.endswith(('.models', '.routes', '.services')))\n"
+        "print(json.dumps({'imported': imported, 'models_routes_services': loaded_modules}))\n"
+    )
+    environ = {"PATH": os.environ["PATH"], "NEBULO_INSTANCE_PATH": str(tmp_path)}
+    result = subprocess.run(
+        [sys.executable, "-c", probe], env=environ, cwd=tmp_path, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    *help_lines, last = result.stdout.splitlines()
+    listed = {line.split()[0] for line in help_lines[help_lines.index("Commands:") + 1 :]}
+    assert {"db", "demo", "serve", "worker", "orders", "customers", "chat", "persons"} <= listed
+    assert json.loads(last) == {"imported": [], "models_routes_services": []}
 
 
 @pytest.mark.slow
