@@ -84,7 +84,7 @@ def _by_hand(session, project_id: uuid.UUID, batch_job_id: uuid.UUID) -> int:
     writes. Returns the number of customers scored."""
     from core.db import utcnow
     from plugins.customers.models import Alert, Customer, ModelVersion, RiskHistory
-    from plugins.customers.services import risk_thresholds
+    from plugins.customers.predictions import risk_thresholds
 
     version = session.scalars(
         select(ModelVersion).where(ModelVersion.project_id == project_id, ModelVersion.is_active)
@@ -132,13 +132,13 @@ def _by_hand(session, project_id: uuid.UUID, batch_job_id: uuid.UUID) -> int:
 
 
 def _batch_rates(trained: churn.TrainedModel, customers: list[dict]) -> tuple[float, float]:
-    """Customers per second through ``services.predict_customers`` (a batch job's path, with
+    """Customers per second through ``predictions.predict_customers`` (a batch job's path, with
     its ``batch_job_id``) and through :func:`_by_hand`, each on its own project of one fresh
     SQLite file holding the same customers; the commit is part of both."""
     from core import migrate
     from core.app import create_app
     from core.config import load_settings
-    from plugins.customers import services
+    from plugins.customers import predictions
 
     with tempfile.TemporaryDirectory() as directory:
         settings = load_settings(
@@ -158,7 +158,7 @@ def _batch_rates(trained: churn.TrainedModel, customers: list[dict]) -> tuple[fl
             def service_rate() -> float:
                 def predict() -> dict:
                     with db.session_scope() as session:
-                        return services.predict_customers(
+                        return predictions.predict_customers(
                             session, service_project, batch_job_id=uuid.uuid4()
                         )
 

@@ -18,7 +18,7 @@ from core.jobs_routes import visible_job
 from core.pagination import paginate
 from core.schemas import MAX_PAGE, StrictSchema
 from plugins.compat.base import CompatBlueprint, bound_context, require_plugin
-from plugins.customers import jobs, services
+from plugins.customers import jobs, monitoring, predictions, services, training
 from plugins.customers.schemas import CustomerInputSchema
 
 blp = CompatBlueprint(
@@ -222,7 +222,7 @@ class Predict(MethodView):
         """Score one customer's churn risk now (409 until a model is trained)."""
         ctx = context("view_predictions")
         session = get_session()
-        prediction = services.predict_customer(session, ctx, data["customer_id"])
+        prediction = predictions.predict_customer(session, ctx, data["customer_id"])
         session.commit()
         return prediction
 
@@ -249,7 +249,7 @@ class Dashboard(MethodView):
     def get(self):
         """High-risk customers, the risk distribution and the daily risk trend (30 days)."""
         ctx = context("view_predictions")
-        return services.risk_dashboard(get_session(), ctx, 30, 10)
+        return monitoring.risk_dashboard(get_session(), ctx, 30, 10)
 
 
 @blp.route("/api/monitoring/alerts/")
@@ -260,7 +260,7 @@ class Alerts(MethodView):
         """Alerts raised when customers entered high risk, newest first."""
         ctx = context("view_predictions")
         session = get_session()
-        alerts = page(services.list_alerts(session, ctx, args), args)
+        alerts = page(monitoring.list_alerts(session, ctx, args), args)
         session.commit()
         return alerts
 
@@ -270,7 +270,7 @@ class ModelInfo(MethodView):
     @blp.response(200, ChurnModelInfoSchema)
     def get(self):
         """The active churn model: version, metrics, feature importance (404 before training)."""
-        version = services.model_info(get_session(), context("view_predictions"))
+        version = training.model_info(get_session(), context("view_predictions"))
         return {
             "model_version": str(version.version),
             "trained_at": version.trained_at,

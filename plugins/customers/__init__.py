@@ -95,7 +95,7 @@ def register_commands(cli):
 
 @hookimpl
 def load_demo(project, session):
-    from plugins.customers.services import load_demo_customers
+    from plugins.customers.demo import load_demo_customers
 
     load_demo_customers(session, project.id)
 

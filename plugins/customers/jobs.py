@@ -9,13 +9,13 @@ from sqlalchemy.orm import Session
 
 from core.context import Context
 from core.jobs import JobRun, enqueue
-from plugins.customers import services
+from plugins.customers import predictions, training
 
 
 def start_training(session: Session, ctx: Context) -> tuple[uuid.UUID, str]:
     """Queue a churn model training (409 first when the labels cannot train one); the job's id
     and what it does, for every route that offers training."""
-    services.check_can_train(session, ctx)
+    training.check_can_train(session, ctx)
     job_id = enqueue(
         train_churn_model, str(ctx.project_id), project_id=ctx.project_id, user_id=ctx.user_id
     )
@@ -27,9 +27,9 @@ def start_batch_prediction(
 ) -> tuple[uuid.UUID, str]:
     """Queue the scoring of ``customer_ids`` (None: every customer); 409 without a model and
     404 for an id outside the project, before anything is queued."""
-    services.require_model(session, ctx.project_id)
+    training.require_model(session, ctx.project_id)
     if customer_ids is not None:
-        services.check_customers_exist(session, ctx, customer_ids)
+        predictions.check_customers_exist(session, ctx, customer_ids)
     job_id = enqueue(
         predict_customers,
         str(ctx.project_id),
@@ -44,7 +44,7 @@ def start_batch_prediction(
 def train_churn_model(run: JobRun, project_id: str) -> dict[str, Any]:
     """Train a churn model version on the project's labelled customers and activate it."""
     with run.session() as session:
-        version = services.train_churn_model(session, uuid.UUID(project_id), run.progress)
+        version = training.train_churn_model(session, uuid.UUID(project_id), run.progress)
         return {
             "model_id": str(version.id),
             "model_version": version.version,
@@ -68,6 +68,6 @@ def predict_customers(
             session.commit()
             run.progress(percent, message)
 
-        return services.predict_customers(
+        return predictions.predict_customers(
             session, uuid.UUID(project_id), ids, chunk_done, batch_job_id=run.job_id
         )

@@ -10,7 +10,7 @@ from flask_smorest import Blueprint
 from core.context import project_context
 from core.db import get_session
 from core.pagination import paginate
-from plugins.customers import jobs, services
+from plugins.customers import jobs, monitoring, predictions, services, training
 from plugins.customers.schemas import (
     AlertArgs,
     AlertSchema,
@@ -104,7 +104,7 @@ class Predict(MethodView):
         """Score one customer's churn risk now; stores a risk history point."""
         session = get_session()
         ctx = project_context(project_id, "view_predictions")
-        prediction = services.predict_customer(session, ctx, data["customer_id"])
+        prediction = predictions.predict_customer(session, ctx, data["customer_id"])
         session.commit()
         return prediction
 
@@ -129,7 +129,7 @@ class RiskDashboard(MethodView):
     def get(self, args, project_id: UUID):
         """High-risk customers, the risk distribution and the daily risk trend."""
         ctx = project_context(project_id, "view_predictions")
-        return services.risk_dashboard(get_session(), ctx, args["days"], args["limit"])
+        return monitoring.risk_dashboard(get_session(), ctx, args["days"], args["limit"])
 
 
 @blp.route("/<uuid:project_id>/risk/alerts")
@@ -140,7 +140,7 @@ class RiskAlerts(MethodView):
         """Alerts raised when customers entered high risk, with their webhook delivery outcome."""
         session = get_session()
         ctx = project_context(project_id, "view_predictions")
-        alerts = paginate(session, services.list_alerts(session, ctx, args), args)
+        alerts = paginate(session, monitoring.list_alerts(session, ctx, args), args)
         session.commit()
         return alerts
 
@@ -152,7 +152,7 @@ class ModelInfo(MethodView):
     def get(self, project_id: UUID):
         """The active churn model version: metrics, feature importance, when it was trained."""
         ctx = project_context(project_id, "view_predictions")
-        return services.model_info(get_session(), ctx)
+        return training.model_info(get_session(), ctx)
 
 
 @blp.route("/<uuid:project_id>/model/train")

@@ -9,7 +9,7 @@ from typing import Any
 
 from assistant.tools import ToolContext, tool
 from core.schemas import isoformat_z
-from plugins.customers import services
+from plugins.customers import monitoring, predictions, services
 from plugins.customers.lookup import find_customers
 from plugins.customers.models import Customer
 
@@ -97,8 +97,8 @@ def high_risk_customers(ctx: ToolContext, limit: int = 10) -> dict[str, Any]:
     low, medium or high), and how many customers are in each tier. Scores are the latest
     stored predictions of the project's trained churn model."""
     limit = max(1, min(limit, 100))
-    dashboard = services.risk_dashboard(ctx.session, ctx.context, days=1, limit=1)
-    customers = services.riskiest_customers(ctx.session, ctx.context, limit)
+    dashboard = monitoring.risk_dashboard(ctx.session, ctx.context, days=1, limit=1)
+    customers = monitoring.riskiest_customers(ctx.session, ctx.context, limit)
     return {
         "customers": [_summary(customer) for customer in customers],
         "risk_distribution": dashboard["risk_distribution"],
@@ -113,5 +113,7 @@ def high_risk_customers(ctx: ToolContext, limit: int = 10) -> dict[str, Any]:
 def explain_risk(ctx: ToolContext, customer_id: uuid.UUID, top: int = 5) -> dict[str, Any]:
     """The features that raise or lower one customer's churn risk most: each factor's effect
     is the change in predicted risk when that feature is set to a typical customer's value."""
-    explanation = services.explain_risk(ctx.session, ctx.context, customer_id, max(1, min(top, 10)))
+    explanation = predictions.explain_risk(
+        ctx.session, ctx.context, customer_id, max(1, min(top, 10))
+    )
     return {**explanation, "customer_id": str(explanation["customer_id"])}

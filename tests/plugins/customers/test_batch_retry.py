@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from core.db import utcnow
 from core.jobs import wait_for_jobs
 from core.plugins import job_name
-from plugins.customers import jobs, services
+from plugins.customers import jobs, predictions
 from plugins.customers.models import RiskHistory
 from tests.plugins.customers.conftest import customers_url
 
@@ -45,8 +45,8 @@ def points_per_customer(app, batch_job_id: uuid.UUID) -> dict[uuid.UUID, int]:
 def test_batch_killed_after_some_chunks_resumes_with_one_point_per_customer(
     app, trained, client, owner, project, monkeypatch, immediate_batch_retry
 ):
-    monkeypatch.setattr(services, "SCORING_CHUNK", 100)
-    record_chunk = services._record_chunk
+    monkeypatch.setattr(predictions, "SCORING_CHUNK", 100)
+    record_chunk = predictions._record_chunk
     recorded = []
 
     def dies_at_the_third_chunk(session, *args, **kwargs):
@@ -55,7 +55,7 @@ def test_batch_killed_after_some_chunks_resumes_with_one_point_per_customer(
             raise WorkerKilled("the worker was killed")
         record_chunk(session, *args, **kwargs)
 
-    monkeypatch.setattr(services, "_record_chunk", dies_at_the_third_chunk)
+    monkeypatch.setattr(predictions, "_record_chunk", dies_at_the_third_chunk)
     response = client.post(customers_url(project, "/predict/batch"), json={}, headers=owner)
     assert response.status_code == 202, response.get_json()
     job_id = uuid.UUID(response.get_json()["job_id"])
@@ -77,9 +77,9 @@ def test_a_batch_run_again_adds_no_point_and_the_key_refuses_a_second_one(app, t
     project_id = uuid.UUID(project["id"])
     batch = uuid.uuid4()
     with app.app_context(), app.extensions["nebulo"].db.session_scope() as session:
-        first = services.predict_customers(session, project_id, batch_job_id=batch)
+        first = predictions.predict_customers(session, project_id, batch_job_id=batch)
     with app.app_context(), app.extensions["nebulo"].db.session_scope() as session:
-        again = services.predict_customers(session, project_id, batch_job_id=batch)
+        again = predictions.predict_customers(session, project_id, batch_job_id=batch)
     assert first["scored"] == again["scored"] == len(trained)
     assert set(points_per_customer(app, batch).values()) == {1}
 

@@ -186,9 +186,9 @@ def test_batch_scores_everyone_and_feeds_the_dashboard(app, trained, client, own
 def test_batch_chunks_store_each_score_with_its_tier_and_one_history_point(
     app, trained, client, owner, project, monkeypatch
 ):
-    from plugins.customers import services
+    from plugins.customers import predictions
 
-    monkeypatch.setattr(services, "SCORING_CHUNK", 7)
+    monkeypatch.setattr(predictions, "SCORING_CHUNK", 7)
     response = client.post(customers_url(project, "/predict/batch"), json={}, headers=owner)
     wait_for_jobs(app, timeout=120)
     assert job(client, owner, response.get_json()["job_id"])["result"]["scored"] == len(trained)
