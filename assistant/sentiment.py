@@ -1,8 +1,9 @@
-"""A lexicon-based sentiment and urgency classifier for customer messages (offline).
+"""Urgency, concerns and the tone to answer in, for a customer message (offline).
 
-Each word has a polarity; a negator ("not", "never", "n't"...) within the three words before a
-word flips it, and intensifiers ("very", "extremely") strengthen it. Concerns come from topic
-keywords; urgency from urgent words, anger and exclamation marks.
+The sentiment label and score are :mod:`core.sentiment`'s (VADER, with negation and
+intensifiers), the ones the message gets when it is stored, so the analysis never contradicts
+the message list. Concerns come from topic keywords; urgency from urgent words, exclamation
+marks, shouting (mostly capitals) and how negative the message is.
 """
 
 from __future__ import annotations
@@ -10,111 +11,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-LEXICON = {
-    # positive
-    "good": 1.0,
-    "great": 2.0,
-    "excellent": 2.5,
-    "amazing": 2.5,
-    "love": 2.0,
-    "loved": 2.0,
-    "happy": 1.5,
-    "glad": 1.5,
-    "thanks": 1.0,
-    "thank": 1.0,
-    "perfect": 2.5,
-    "fast": 1.0,
-    "quick": 1.0,
-    "helpful": 1.5,
-    "satisfied": 1.5,
-    "nice": 1.0,
-    "awesome": 2.5,
-    "recommend": 1.5,
-    "works": 1.0,
-    "fine": 0.5,
-    "pleased": 1.5,
-    "wonderful": 2.5,
-    "beautiful": 2.0,
-    "appreciate": 1.5,
-    "resolved": 1.0,
-    # negative
-    "bad": -1.5,
-    "terrible": -2.5,
-    "awful": -2.5,
-    "horrible": -2.5,
-    "worst": -3.0,
-    "hate": -2.5,
-    "angry": -2.0,
-    "furious": -3.0,
-    "disappointed": -2.0,
-    "disappointing": -2.0,
-    "late": -1.5,
-    "delay": -1.5,
-    "delayed": -1.5,
-    "broken": -2.0,
-    "damaged": -2.0,
-    "wrong": -1.5,
-    "missing": -1.5,
-    "lost": -1.5,
-    "never": -1.0,
-    "refund": -1.0,
-    "useless": -2.5,
-    "slow": -1.0,
-    "problem": -1.5,
-    "issue": -1.0,
-    "complaint": -2.0,
-    "unacceptable": -3.0,
-    "scam": -3.0,
-    "ridiculous": -2.5,
-    "poor": -1.5,
-    "upset": -2.0,
-    "annoyed": -1.5,
-    "frustrated": -2.0,
-    "frustrating": -2.0,
-    "cancel": -1.0,
-    "defective": -2.0,
-    "still": -0.5,
-    "waiting": -0.5,
-    "nobody": -1.0,
-    "ignored": -2.0,
-    "fraud": -3.0,
-}
-NEGATORS = {
-    "not",
-    "no",
-    "never",
-    "dont",
-    "don't",
-    "didnt",
-    "didn't",
-    "isnt",
-    "isn't",
-    "wasnt",
-    "wasn't",
-    "cannot",
-    "can't",
-    "cant",
-    "won't",
-    "wont",
-    "hasnt",
-    "hasn't",
-    "havent",
-    "haven't",
-    "without",
-    "nothing",
-    "neither",
-    "nor",
-}
-INTENSIFIERS = {
-    "very": 1.5,
-    "really": 1.4,
-    "extremely": 2.0,
-    "so": 1.3,
-    "totally": 1.5,
-    "absolutely": 1.8,
-    "completely": 1.6,
-    "super": 1.5,
-}
+from core.sentiment import Sentiment, label_of, score_text
+
 URGENT = {
     "urgent",
     "urgently",
@@ -154,53 +52,45 @@ CONCERNS = {
     "customer service": ("nobody", "ignored", "answer", "respond", "support", "reply"),
 }
 WORD_RE = re.compile(r"[a-z']+")
+VERY_NEGATIVE = -0.75
+"""A compound score this low (a message of several complaints) is as urgent as an urgent word;
+any other negative one counts half as much."""
 
 
 def _tokens(text: str) -> list[str]:
     return WORD_RE.findall(text.lower().replace("’", "'"))
 
 
-def polarity(text: str) -> float:
-    """Sum of word polarities, with negation and intensifiers applied; > 0 positive."""
-    tokens = _tokens(text)
-    score = 0.0
-    for index, token in enumerate(tokens):
-        value = LEXICON.get(token)
-        if value is None:
-            continue
-        window = tokens[max(0, index - 3) : index]
-        for word in window:
-            value *= INTENSIFIERS.get(word, 1.0)
-        if any(word in NEGATORS or word.endswith("n't") for word in window) and token != "never":
-            value = -value * 0.8
-        score += value
-    return score
+def _urgency(text: str, tokens: set[str], scored: Sentiment) -> str:
+    points = 2 * len(tokens & URGENT) + text.count("!")
+    if scored.score <= VERY_NEGATIVE:
+        points += 2
+    elif scored.label == "negative":
+        points += 1
+    letters = [c for c in text if c.isalpha()]
+    if len(letters) > 10 and sum(c.isupper() for c in letters) / len(letters) > 0.6:
+        points += 2
+    return "high" if points >= 3 else "medium" if points >= 1 else "low"
 
 
 def analyze(text: str) -> dict[str, Any]:
-    """``sentiment``, ``urgency``, ``concerns`` and ``recommended_tone`` of a customer message."""
+    """``sentiment``, ``score``, ``urgency``, ``concerns`` and ``recommended_tone`` of a
+    customer message."""
+    scored = score_text(text) or Sentiment(0.0, label_of(0.0))
     tokens = set(_tokens(text))
-    score = polarity(text)
-    sentiment = "positive" if score >= 0.75 else "negative" if score <= -0.75 else "neutral"
     concerns = [name for name, words in CONCERNS.items() if tokens & set(words)]
-    if sentiment == "positive":
+    if scored.label == "positive":
         concerns = [c for c in concerns if c not in ("order status", "delivery delay")]
-    urgency_points = (
-        2 * len(tokens & URGENT) + text.count("!") + (2 if score <= -4 else 1 if score < -1 else 0)
-    )
-    letters = [c for c in text if c.isalpha()]
-    if len(letters) > 10 and sum(c.isupper() for c in letters) / len(letters) > 0.6:
-        urgency_points += 2
-    urgency = "high" if urgency_points >= 3 else "medium" if urgency_points >= 1 else "low"
-    if sentiment == "negative":
+    urgency = _urgency(text, tokens, scored)
+    if scored.label == "negative":
         tone = "empathetic and proactive" if urgency == "high" else "empathetic and helpful"
-    elif sentiment == "positive":
+    elif scored.label == "positive":
         tone = "warm and appreciative"
     else:
         tone = "clear and helpful"
     return {
-        "sentiment": sentiment,
-        "score": round(score, 2),
+        "sentiment": scored.label,
+        "score": scored.score,
         "urgency": urgency,
         "concerns": concerns,
         "recommended_tone": tone,

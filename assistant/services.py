@@ -231,7 +231,8 @@ def ask(
 
 
 def analyze_sentiment(session: Session, ctx: Context, message: str) -> dict[str, Any]:
-    """Sentiment, urgency, concerns and tone: the lexicon offline, else the model as JSON."""
+    """Sentiment, urgency, concerns and tone: offline, the stored messages' own scorer with
+    keyword rules (:mod:`assistant.sentiment`); else the model, answering as JSON."""
     used = provider()
     if used.name == "offline":
         result = sentiment.analyze(message)

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import JSON, Float, ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from core import sentiment
 from core.db import Base, IdMixin, ProjectScoped, TimestampMixin, utcnow
 
 INTEGRATION_STATUSES = ("connected", "error")
@@ -17,8 +18,8 @@ HUMAN_HANDOFF = ("instead", "also")
 the bot's answer."""
 OUTBOUND_STATUSES = ("queued", "sending", "sent", "delivered", "read", "failed")
 STATUS_RANK = {"queued": 0, "sending": 0, "sent": 1, "delivered": 2, "read": 3}
-SENTIMENT_LABELS = ("positive", "neutral", "negative")
-"""A customer message's sentiment label (``plugins.messages.sentiment``)."""
+SENTIMENT_LABELS = sentiment.LABELS
+"""A customer message's sentiment label, as :mod:`core.sentiment` scores it."""
 DELIVERY_STATES = ("received", "processed", "skipped", "failed")
 """``skipped``: answered 200 but nothing to store; ``skip_reasons`` says why."""
 

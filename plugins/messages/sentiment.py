@@ -1,61 +1,24 @@
 """The sentiment of customers' messages, scored once when a message is stored.
 
-VADER (``vaderSentiment``: a lexicon and rules tuned for short social-media text, shipped in
-its wheel, so it works offline) gives a compound score from -1 (most negative) to 1 (most
-positive); the label uses VADER's own cut-offs. The lexicon is English: a message in another
-language, or with no word the lexicon knows, scores 0 and is ``neutral``. A message with no
-text (a photo without a caption, a location) is not scored: its columns stay empty and the
-sentiment metrics leave it out. Messages stored before scoring existed are scored by
-:func:`score_unscored` (``nebulo messages score-sentiment`` or the job of the same name).
+The score and label come from :mod:`core.sentiment` (VADER), the same scorer as the assistant's
+offline analysis. A message with no text (a photo without a caption, a location) is not
+scored: its columns stay empty and the sentiment metrics leave it out. Messages stored before
+scoring existed are scored by :func:`score_unscored` (``nebulo messages score-sentiment`` or
+the job of the same name).
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
-from functools import cache
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
-from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
-from plugins.messages.models import SENTIMENT_LABELS, Message
+from core.sentiment import score_text
+from plugins.messages.models import Message
 
-POSITIVE_FROM = 0.05
-NEGATIVE_UP_TO = -0.05
-"""VADER's documented cut-offs: a compound score between them is neutral."""
 BATCH_SIZE = 500
-
-
-@dataclass(frozen=True)
-class Sentiment:
-    """A compound score from -1 to 1 and its label."""
-
-    score: float
-    label: str
-
-
-@cache
-def _analyzer() -> SentimentIntensityAnalyzer:
-    """Loaded once per process (the lexicon is read from the wheel, about 25 ms)."""
-    return SentimentIntensityAnalyzer()
-
-
-def label_of(score: float) -> str:
-    """One of :data:`SENTIMENT_LABELS` for a compound score."""
-    positive, neutral, negative = SENTIMENT_LABELS
-    if score >= POSITIVE_FROM:
-        return positive
-    return negative if score <= NEGATIVE_UP_TO else neutral
-
-
-def score_text(text: str) -> Sentiment | None:
-    """The compound score and label of ``text``; ``None`` when it has no text to judge."""
-    if not text or not text.strip():
-        return None
-    score = float(_analyzer().polarity_scores(text)["compound"])
-    return Sentiment(score, label_of(score))
 
 
 def score_message(message: Message) -> None:

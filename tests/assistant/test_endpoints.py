@@ -9,6 +9,7 @@ import pytest
 from assistant.sentiment import analyze
 from assistant.tools import ToolContext, tool
 from core.hookspecs import hookimpl
+from core.sentiment import score_text
 from tests.core.helpers import WebSocketClient, served
 
 
@@ -19,23 +20,42 @@ from tests.core.helpers import WebSocketClient, served
         ("The product is not good at all", "negative"),
         ("It was not bad, actually", "positive"),
         ("My package never arrived and nobody answers, this is terrible", "negative"),
-        ("I would like to change my delivery address", "neutral"),
+        ("Can you change the delivery address to 12 High Street?", "neutral"),
         ("The delivery wasn't late, everything was perfect", "positive"),
     ],
 )
-def test_lexicon_sentiment_with_negation(text, sentiment):
+def test_offline_sentiment_reads_negation(text, sentiment):
     assert analyze(text)["sentiment"] == sentiment
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Terrible service, I am very disappointed",
+        "Where is my order #1042?",
+        "Thank you so much, the cake was perfect!",
+    ],
+)
+def test_offline_sentiment_is_the_stored_messages_sentiment(text):
+    analysis, stored = analyze(text), score_text(text)
+    assert (analysis["sentiment"], analysis["score"]) == (stored.label, stored.score)
 
 
 def test_urgency_and_concerns():
     angry = analyze(
         "URGENT!!! My order is still not here and the box was damaged. I want a refund NOW"
     )
-    assert angry["urgency"] == "high"
+    assert angry["sentiment"] == "negative" and angry["urgency"] == "high"
     assert {"delivery delay", "damaged item", "refund"} <= set(angry["concerns"])
     assert angry["recommended_tone"] == "empathetic and proactive"
     calm = analyze("Thank you, the shoes fit well")
     assert calm["urgency"] == "low" and calm["concerns"] == []
+    assert calm["recommended_tone"] == "warm and appreciative"
+
+
+def test_urgent_words_make_even_a_polite_message_urgent():
+    assert analyze("Please reply today, it is urgent")["urgency"] == "high"
+    assert analyze("Please reply when you can")["urgency"] == "low"
 
 
 def test_analyze_sentiment_endpoint(offline):
@@ -84,7 +104,7 @@ def test_generate_reply_uses_the_order_and_tone(make_app):
     )
     caller = Caller(app)
     url = "/api/v1/assistant/generate-reply"
-    message = "Where is my order? It is late!"
+    message = "Where is my order? It is late and I am really disappointed!"
     query = f"?project_id={caller.project_id}&order_id=1042&customer_message={message}"
     response = caller.client.post(url + query, headers=caller.headers)
     assert response.status_code == 200, response.get_json()
