@@ -222,6 +222,8 @@ def _better_as_tool(
     others = [t for t in offered.values() if t.name != METRICS_TOOL]
     if any(_numbered_for(tool, question) for tool in others):
         return True  # "the guests at table 4": the tool that takes table 4
+    if _a_dated_thing(parsed, question, others, words):
+        return True  # "send me last month's sales report": a report of the month, not a figure
     if picked and not parsed.direction and not parsed.periods:
         ranked = rank_tools(question, others)
         amount = AMOUNT_CUES & set(parsed.tokens)
@@ -234,6 +236,17 @@ def _better_as_tool(
         return False
     ranked = rank_tools(question, others)
     return bool(ranked) and ranked[0][1] >= MIN_SIMILARITY
+
+
+def _a_dated_thing(parsed: Parsed, question: str, others: list[Tool], words: Vocabulary) -> bool:
+    """Whether the closest tool takes a period and is named for a word of the question that
+    no metric knows: the period belongs to that thing (a report), not to a figure."""
+    ranked = rank_tools(question, others)
+    if not ranked or ranked[0][1] < MIN_SIMILARITY:
+        return False
+    tool = next(t for t in others if t.name == ranked[0][0])
+    takes_period = any(p.name == "period" for p in tool.params)
+    return takes_period and _only_a_tool_names(parsed, ranked, words)
 
 
 def _numbered_for(tool: Tool, question: str) -> bool:

@@ -89,8 +89,11 @@ def _tool_call(
     if tool.name in turn.results:
         return Step(reply.tool_answer(tool.name, *turn.results[tool.name]))
     arguments = extract_arguments(tool, turn.question)
-    if parsed.limit and "limit" in {p.name for p in tool.params}:
+    taken = {p.name for p in tool.params}
+    if parsed.limit and "limit" in taken:
         arguments.setdefault("limit", parsed.limit)
+    if parsed.period and "period" in taken:
+        arguments.setdefault("period", parsed.period[1])  # in words, as the tool reads it
     for param in tool.params:
         value = _value_named(parsed, words, param.name)
         if param.name not in arguments and value is not None:
@@ -117,14 +120,15 @@ def _tool_call(
             if match is None:
                 return Step(reply.tool_answer("lookup_customer", found[0], found[1]))
             arguments["customer_id"] = match["id"]
-    missing = [
-        p.name.replace("_", " ") for p in tool.params if p.required and p.name not in arguments
-    ]
-    if missing:
-        needed = ", ".join(missing)
+    lacking = [p for p in tool.params if p.required and p.name not in arguments]
+    if lacking:
+        missing = tuple(p.name.replace("_", " ") for p in lacking)
+        choices = [value for p in lacking for value in p.schema.get("enum", ())]
+        which = f" ({', '.join(map(str, choices))})" if choices else ""
         return Step(
-            f"I can't answer that yet: I need the {needed}. Which one do you mean?",
-            missing=tuple(missing),
+            f"I can't answer that yet: I need the {', '.join(missing)}{which}. "
+            "Which one do you mean?",
+            missing=missing,
         )
     return Step(calls=((tool.name, arguments),))
 

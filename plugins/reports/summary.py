@@ -69,12 +69,14 @@ def facts(payload: dict[str, Any]) -> list[str]:
                 text += f" ({change} from {previous})" if change else f" (previously {previous})"
             stated.append(text)
         for table in section["tables"]:
-            if not table["rows"] or table["group_by"][0] in ("day", "week", "month", "hour"):
+            group = table["group_by"][0]
+            # the leader is a named row: orders of no customer are nobody's
+            named = [row for row in table["rows"] if row[group] is not None]
+            if not named or group in ("day", "week", "month", "hour"):
                 continue
-            top = table["rows"][0]
             metric = table["columns"][len(table["group_by"])]
-            value = format_value(top[metric], table["units"][metric])
-            stated.append(f"top of {table['title'].lower()}: {top[table['group_by'][0]]} ({value})")
+            value = format_value(named[0][metric], table["units"][metric])
+            stated.append(f"{table['title'].lower()}: {named[0][group]} first ({value})")
         if stated:
             sentences.append(f"{section['title']}: " + "; ".join(stated) + ".")
     if len(sentences) == 1:

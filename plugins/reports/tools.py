@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from assistant.tools import ToolContext, tool
+from assistant.tools import Choices, ToolContext, tool
 from core.metrics.engine import project_timezone
 from core.metrics.periods import parse_period, today_in
 from plugins.reports import services
 from plugins.reports.models import Report
+from plugins.reports.sections import report_types
+
+ReportType = Annotated[str, Choices(lambda: sorted(report_types()))]
 
 
 @tool(
@@ -20,7 +23,7 @@ from plugins.reports.models import Report
     ),
 )
 def generate_report(
-    ctx: ToolContext, report_type: str, period: str = "last month"
+    ctx: ToolContext, report_type: ReportType, period: str = "last month"
 ) -> dict[str, Any]:
     """Generate a report (``sales``, ``messages``, ``performance``) for a period in words
     ("last month", "this week", "Q3 2025"); answers its summary, main totals and the links of

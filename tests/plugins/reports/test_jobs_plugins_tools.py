@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from assistant.tools import ToolContext
+from assistant.tools import ToolArgumentError, ToolContext
 from core.context import Context
 from core.errors import Invalid
 from core.jobs import wait_for_jobs
@@ -132,7 +132,7 @@ def run_tool(app, project: dict, role: str, **arguments):
 def test_the_assistant_tool_makes_a_named_periods_report(reporting):
     reporting.orders()
     answer = run_tool(
-        reporting.app, reporting.project, "operator", report_type="Sales", period="January 2025"
+        reporting.app, reporting.project, "operator", report_type="sales", period="January 2025"
     )
     assert answer["total_revenue"] == 186.65
     assert answer["period"]["label"] == "January 2025"
@@ -141,12 +141,16 @@ def test_the_assistant_tool_makes_a_named_periods_report(reporting):
 
 
 def test_the_assistant_tool_refuses_bad_arguments(reporting):
-    for arguments in (
-        {"report_type": "weather", "period": "last month"},
-        {"report_type": "sales", "period": "the day after never"},
-    ):
-        with pytest.raises(Invalid, match="Unknown"):
-            run_tool(reporting.app, reporting.project, "operator", **arguments)
+    with pytest.raises(ToolArgumentError, match="'weather' is not one of messages, performance"):
+        run_tool(reporting.app, reporting.project, "operator", report_type="weather")
+    with pytest.raises(Invalid, match="Unknown period"):
+        run_tool(
+            reporting.app,
+            reporting.project,
+            "operator",
+            report_type="sales",
+            period="the day after",
+        )
     assert reporting.get().get_json() == []
 
 

@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+from plugins.reports.summary import facts
 from tests.plugins.reports.conftest import JANUARY
 
 
@@ -75,12 +76,28 @@ def test_sales_tables_rank_products_and_customers_and_list_every_day(sales):
     assert by_day["chart"]["data"]["values"][2] == {"day": "2025-01-03", "revenue": 114.9}
 
 
+def test_the_summary_names_the_first_named_row_of_a_table_as_its_leader():
+    walk_ins = {
+        "title": "Top customers",
+        "group_by": ["customer"],
+        "columns": ["customer", "revenue"],
+        "units": {"revenue": "money"},
+        "rows": [{"customer": None, "revenue": 900}, {"customer": "Ana", "revenue": 120}],
+    }
+    payload = {
+        "report_type": "sales",
+        "period": {"start": "2025-01-01", "end": "2025-01-31", "label": "January 2025"},
+        "sections": [{"title": "Sales", "figures": {}, "tables": [walk_ins]}],
+    }
+    assert "Sales: top customers: Ana first (120.00)." in facts(payload)
+
+
 def test_the_offline_summary_states_the_payloads_figures(sales):
     summary = sales["summary"]
     for text in ("January 2025", "Revenue: 186.65", "up 148.9% from 75.00", "Orders: 4"):
         assert text in summary
     assert "Average order value: 46.66" in summary
-    assert "top of top products: Grinder (89.90)" in summary
+    assert "top products: Grinder first (89.90)" in summary
     numbers = {w.strip("(),.;:%") for w in summary.split() if any(c.isdigit() for c in w)}
     payload_text = json.dumps(sales["payload"])
     for number in numbers - {"2025", "2025-01-01", "2025-01-31"}:
