@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from assistant.tools import ToolArgumentError, ToolContext
 from core.context import Context
+from core.db import utcnow
 from core.errors import Conflict, NotFound
 from core.projects.models import Project
 from plugins.customers import tools
@@ -81,3 +82,8 @@ def test_demo_loads_labelled_customers_a_model_and_predictions(app):
         assert len(customers) >= 300
         assert all(c.churned is not None and c.risk_score is not None for c in customers)
         assert any(c.risk_tier == "high" for c in customers)
+        # they joined over the years their tenure gives: "new customers" has a history
+        now = utcnow()
+        ages = [(now - c.created_at).days for c in customers]
+        assert all(365 * c.tenure <= age < 365 * (c.tenure + 1) for c, age in zip(customers, ages))
+        assert 10 < sum(age < 90 for age in ages) < len(customers) / 4
