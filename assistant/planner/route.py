@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
@@ -308,6 +308,8 @@ def _label(row: dict[str, Any]) -> str:
 
 
 def scalar_text(value: Any) -> str:
+    if isinstance(value, datetime):
+        value = value.isoformat()
     if isinstance(value, str) and ISO_TIME_RE.match(value):
         return value[:16].replace("T", " ")
     if isinstance(value, float):

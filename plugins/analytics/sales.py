@@ -18,6 +18,7 @@ from flask import current_app
 from sqlalchemy import and_, delete, insert, or_, select, update
 from sqlalchemy.orm import Session
 
+from core.config import setting
 from core.context import Context
 from core.db import to_money, utcnow
 from core.errors import Conflict, Invalid
@@ -34,10 +35,6 @@ STORED_DAYS = 90
 MAX_DATES = 366
 MAX_FORECAST_DAYS = 90
 """The most days ahead the tools and the forecast/days route answer at once."""
-
-
-def setting(name: str) -> Any:
-    return current_app.extensions["nebulo"].settings.get(name)
 
 
 def system_context(project_id: uuid.UUID) -> Context:
@@ -256,10 +253,11 @@ def forecast_total(session: Session, ctx: Context, days: int) -> dict[str, Any]:
     answer = predict_sales(
         session, ctx, [(today + timedelta(days=n)).isoformat() for n in range(days)]
     )
+    predictions = answer.pop("predictions")  # the days hold the same figures
     return {
         "from": today.isoformat(),
         "to": (today + timedelta(days=days - 1)).isoformat(),
-        "total": round(sum(answer["predictions"]), 2),
+        "total": round(sum(predictions), 2),
         **answer,
     }
 

@@ -5,7 +5,7 @@ whole planner on the demo data: ``test_question_set.py``.)"""
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 
@@ -14,7 +14,7 @@ from assistant.planner.choose import as_asked, in_family
 from assistant.planner.dialogue import last_state, merge, period_from_dates
 from assistant.planner.parse import parse
 from assistant.planner.reply import dates_text, value_text, when
-from assistant.planner.route import extract_arguments
+from assistant.planner.route import extract_arguments, scalar_text
 from assistant.planner.vocabulary import stem, tokenize, vocabulary
 from assistant.providers.base import ChatMessage, ToolCall
 from core.metrics.periods import parse_period
@@ -157,6 +157,8 @@ def test_answers_state_figures_in_their_unit_and_the_period_as_dates():
     assert dates_text(date(2025, 12, 29), date(2026, 1, 4)) == "29 Dec 2025 – 4 Jan 2026"
     period = parse_period("last week", TODAY).as_dict()
     assert when(period) == "last week (23–29 Nov 2026)"
+    fitted = datetime(2026, 12, 1, 4, 41, 0, 415067, tzinfo=UTC)
+    assert scalar_text(fitted) == scalar_text(fitted.isoformat()) == "2026-12-01 04:41"
 
 
 @pytest.mark.parametrize(
