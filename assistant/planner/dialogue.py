@@ -41,6 +41,7 @@ FOLLOW_UP_OPENERS = (
     "but",
 )
 ANAPHORA = frozenset({"those", "these", "them"})
+QUESTION_WORDS = frozenset({"what", "which", "who", "when", "where", "how", "whats", "what's"})
 
 
 @dataclass
@@ -115,7 +116,17 @@ def refers_back(parsed: Parsed) -> bool:
 
 
 def is_follow_up(parsed: Parsed, state: State | None) -> bool:
-    return state is not None and (refers_back(parsed) or not parsed.metrics)
+    """A question follows up when it says so, or names no figure and is elliptical ("by
+    day?", "compared to last month?"); "which hour was busiest last week" names no figure
+    either, but is a whole question and keeps nothing of the one before."""
+    if state is None:
+        return False
+    return refers_back(parsed) or not (parsed.metrics or stands_alone(parsed))
+
+
+def stands_alone(parsed: Parsed) -> bool:
+    named = (parsed.periods, parsed.group_by, parsed.filters, parsed.direction)
+    return bool(parsed.tokens) and parsed.tokens[0] in QUESTION_WORDS or sum(map(bool, named)) > 1
 
 
 def merge(parsed: Parsed, state: State | None, metrics: list[str]) -> Query:

@@ -33,9 +33,9 @@ from assistant.planner.dialogue import (
     METRICS_TOOL,
     Query,
     State,
+    is_follow_up,
     last_state,
     merge,
-    refers_back,
 )
 from assistant.planner.parse import Parsed, parse
 from assistant.planner.route import MIN_SIMILARITY, capabilities, numbered, rank_tools
@@ -125,9 +125,7 @@ def _parse(question: str, words: Vocabulary, today: date, previous: Period | Non
 
 def metric_query(parsed: Parsed, state: State | None, words: Vocabulary) -> Query | None:
     """The metrics query the question asks for, or None when it asks for no figure."""
-    follow = (
-        state is not None and parsed.names_something and (not parsed.metrics or refers_back(parsed))
-    )
+    follow = parsed.names_something and is_follow_up(parsed, state)
     names = specific(parsed, words)
     if follow and state is not None and ANAPHORA & set(parsed.tokens):
         names = in_family(names, parsed, state.arguments.get("metrics", []), words)

@@ -11,7 +11,7 @@ import pytest
 
 from assistant.planner import policy
 from assistant.planner.choose import as_asked, in_family
-from assistant.planner.dialogue import last_state, merge, period_from_dates
+from assistant.planner.dialogue import State, is_follow_up, last_state, merge, period_from_dates
 from assistant.planner.parse import parse
 from assistant.planner.reply import dates_text, value_text, when
 from assistant.planner.route import extract_arguments, scalar_text
@@ -159,6 +159,15 @@ def test_answers_state_figures_in_their_unit_and_the_period_as_dates():
     assert when(period) == "last week (23–29 Nov 2026)"
     fitted = datetime(2026, 12, 1, 4, 41, 0, 415067, tzinfo=UTC)
     assert scalar_text(fitted) == scalar_text(fitted.isoformat()) == "2026-12-01 04:41"
+
+
+def test_a_whole_question_that_names_no_figure_keeps_nothing_of_the_one_before(words):
+    state = State({"metrics": ["orders"], "period": "past 30 days", "filters": ["status:pending"]})
+    for question in ("busiest hour last week", "which weekday sells best"):
+        parsed = parse(question, words, TODAY, None)
+        assert not is_follow_up(parsed, state), question
+    for question in ("by day?", "compared to last month?", "and cancelled ones?"):
+        assert is_follow_up(parse(question, words, TODAY, None), state), question
 
 
 @pytest.mark.parametrize(
