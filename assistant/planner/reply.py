@@ -82,7 +82,7 @@ def cell(value: Any, name: str, units: dict[str, str]) -> str:
     if name == "hour" and isinstance(value, int):
         return f"{value:02d}:00–{(value + 1) % 24:02d}:00"
     if value is None:
-        return "(none)"
+        return f"(no {name.replace('_', ' ')})"  # walk-in orders: "(no customer)"
     if isinstance(value, str) and len(value) == 10 and value[4] == "-":
         return day_text(date.fromisoformat(value))
     return str(value)

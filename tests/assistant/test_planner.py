@@ -13,7 +13,7 @@ from assistant.planner import policy
 from assistant.planner.choose import as_asked, in_family
 from assistant.planner.dialogue import State, is_follow_up, last_state, merge, period_from_dates
 from assistant.planner.parse import parse
-from assistant.planner.reply import dates_text, value_text, when
+from assistant.planner.reply import cell, dates_text, value_text, when
 from assistant.planner.route import extract_arguments, scalar_text
 from assistant.planner.vocabulary import stem, tokenize, vocabulary
 from assistant.providers.base import ChatMessage, ToolCall
@@ -155,6 +155,7 @@ def test_answers_state_figures_in_their_unit_and_the_period_as_dates():
     assert value_text(33.333, "percent") == "33.3%"
     assert value_text(5400, "duration") == "90 min"
     assert dates_text(date(2025, 12, 29), date(2026, 1, 4)) == "29 Dec 2025 – 4 Jan 2026"
+    assert cell(None, "customer", {}) == "(no customer)"
     period = parse_period("last week", TODAY).as_dict()
     assert when(period) == "last week (23–29 Nov 2026)"
     fitted = datetime(2026, 12, 1, 4, 41, 0, 415067, tzinfo=UTC)
