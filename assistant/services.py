@@ -23,6 +23,7 @@ from assistant.models import Conversation, ConversationMessage, Usage
 from assistant.providers.base import ChatMessage, Completion, Provider, ToolCall, malformed, to_json
 from assistant.settings import cost_micro_usd, provider_name
 from assistant.tools import Tool, ToolContext
+from core.config import setting
 from core.context import Context
 from core.db import scoped, utcnow
 from core.errors import Invalid, NotFound
@@ -49,10 +50,6 @@ def provider() -> Provider:
 
 def all_tools() -> list[Tool]:
     return list(current_app.extensions["nebulo"].registry.tools.values())
-
-
-def setting(name: str) -> Any:
-    return current_app.extensions["nebulo"].settings.get(name)
 
 
 def as_customer(ctx: Context, customer_id: uuid.UUID) -> Context:

@@ -21,7 +21,7 @@ from core.config import Settings, load_settings
 from core.db import Database, close_request_session
 from core.health import blp as health_blp
 from core.http import UUIDConverter, check_content_type, check_query_parameters
-from core.jobs import build_dispatcher
+from core.jobs.dispatchers import build_dispatcher
 from core.jobs_routes import blp as jobs_blp
 from core.json_provider import OrjsonProvider
 from core.limits import apply_route_limits, build_limiter

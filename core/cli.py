@@ -298,7 +298,7 @@ def serve(host: str, port: int | None) -> None:
     port = port or current_app.extensions["nebulo"].settings.port
     from werkzeug.serving import run_simple
 
-    from core.jobs import serve_jobs
+    from core.jobs.dispatchers import serve_jobs
 
     serve_jobs(current_app._get_current_object())
     click.echo(f"Nebulo on http://{host}:{port}/ (API docs at http://{host}:{port}/docs)")
@@ -311,7 +311,8 @@ def serve(host: str, port: int | None) -> None:
 @with_appcontext
 def worker(burst: bool, name: str | None) -> None:
     """Run background jobs from Redis (start as many as you like, on any machine)."""
-    from core.jobs import RqDispatcher, recover_expired_jobs
+    from core.jobs.maintenance import recover_expired_jobs
+    from core.jobs.redis_queue import RqDispatcher
 
     app = current_app._get_current_object()
     dispatcher = app.extensions["nebulo"].jobs

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from flask import current_app
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
@@ -127,6 +128,12 @@ class Settings:
             except ValueError as error:
                 raise ConfigError(f"{setting.name}={raw!r} is invalid: {error}") from None
         return replace(self, plugin=values)
+
+
+def setting(name: str) -> Any:
+    """The current app's value of a plugin setting declared through ``register_settings``, for
+    code that runs in an app context (routes, services, jobs) and holds no ``Settings``."""
+    return current_app.extensions["nebulo"].settings.get(name)
 
 
 # Environment variable -> (field, parser). README.md lists each with its meaning.

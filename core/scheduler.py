@@ -2,11 +2,12 @@
 
 Jobs run what someone asked for; some work is asked for by the calendar (a weekly report, a
 nightly expiry). Every worker (the in-process pool, each ``nebulo worker``) calls
-:func:`run_periodic_tasks` from its maintenance tick (:func:`core.jobs.maintain_jobs`, about
-once a minute), which calls each plugin's ``run_periodic(now)``. Several workers call it at the
-same moment, so an implementation claims each due row with :func:`claim_due` and enqueues its
-job in the same transaction (``enqueue(..., session=session)``): the claim and the job commit
-together or not at all, and a due row starts once whatever the number of workers.
+:func:`run_periodic_tasks` from its maintenance tick
+(:func:`core.jobs.maintenance.maintain_jobs`, about once a minute), which calls each plugin's
+``run_periodic(now)``. Several workers call it at the same moment, so an implementation claims
+each due row with :func:`claim_due` and enqueues its job in the same transaction
+(``enqueue(..., session=session)``): the claim and the job commit together or not at all, and a
+due row starts once whatever the number of workers.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 from the environment."""
 
 from core.app import create_app
-from core.jobs import serve_jobs
+from core.jobs.dispatchers import serve_jobs
 
 app = create_app()
 # Without Redis the jobs run beside this server (in a child process unless NEBULO_JOB_PROCESS=0):

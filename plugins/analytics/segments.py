@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import Select, func, insert, select, update
 from sqlalchemy.orm import Session
 
+from core.config import setting
 from core.context import Context
 from core.db import to_money
 from core.errors import Invalid, NotFound
@@ -26,7 +27,7 @@ from core.metrics.query import MetricQuery
 from plugins.analytics import rfm
 from plugins.analytics.forecast import Progress
 from plugins.analytics.models import CustomerSegment, SegmentRun
-from plugins.analytics.sales import project_today, setting
+from plugins.analytics.sales import project_today
 
 MIN_CUSTOMERS = 10
 """Quintiles and a choice of k need at least this many customers."""

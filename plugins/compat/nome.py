@@ -14,6 +14,7 @@ from flask import Request, request
 from flask.views import MethodView
 from marshmallow import ValidationError, fields
 
+from core.config import setting
 from core.context import Context
 from core.db import get_session
 from core.errors import Invalid
@@ -68,7 +69,7 @@ def detection(request: Request) -> tuple[dict[str, Any], bytes | None]:
     """The persons plugin's detection from JSON or multipart, or from a plain form: what
     seed 004's Python SDK sends (``session.post(url, data=...)``), without an image."""
     if request.mimetype != FORM:
-        return load_detection(request, services.setting("NEBULO_PERSONS_MAX_IMAGE_BYTES"))
+        return load_detection(request, setting("NEBULO_PERSONS_MAX_IMAGE_BYTES"))
     try:
         return DetectionFormSchema(exclude=("image",)).load(request.form.to_dict()), None
     except ValidationError as error:

@@ -15,13 +15,14 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import case, select, update
 from sqlalchemy.orm import Session
 
+from core.config import setting
 from core.context import Context
 from core.db import insert_rows, utcnow
 from core.errors import Invalid, NotFound
 from plugins.customers import churn
 from plugins.customers.models import Alert, Customer, ModelVersion, RiskHistory
 from plugins.customers.services import get_customer
-from plugins.customers.training import FEATURE_COLUMNS, pipeline_of, require_model, setting
+from plugins.customers.training import FEATURE_COLUMNS, pipeline_of, require_model
 
 if TYPE_CHECKING:
     import numpy as np

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import uuid
 from collections import OrderedDict
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from flask import current_app
 from sqlalchemy import Select, case, func, select, update
 from sqlalchemy.orm import Session
 
+from core.config import setting
 from core.context import Context
 from core.db import Money, money_as_float, scoped
 from core.errors import Conflict, Invalid, NotFound
@@ -34,11 +34,6 @@ NO_MODEL = (
 
 _PIPELINES: OrderedDict[uuid.UUID, Pipeline] = OrderedDict()
 PIPELINES_CACHED = 8
-
-
-def setting(name: str) -> Any:
-    """The current app's value of one of the settings this plugin registers."""
-    return current_app.extensions["nebulo"].settings.get(name)
 
 
 def active_model(session: Session, project_id: uuid.UUID) -> ModelVersion | None:

@@ -8,6 +8,7 @@ from flask import Response, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
+from core.config import setting
 from core.context import project_context
 from core.db import get_session
 from core.http import accepts
@@ -64,7 +65,7 @@ class Persons(MethodView):
         person it matches in this project, else a new person."""
         session = get_session()
         ctx = project_context(project_id, "persons")
-        data, image = load_detection(request, services.setting("NEBULO_PERSONS_MAX_IMAGE_BYTES"))
+        data, image = load_detection(request, setting("NEBULO_PERSONS_MAX_IMAGE_BYTES"))
         result = services.record_detection(session, ctx, data, image)
         session.commit()
         return result

@@ -14,6 +14,7 @@ from flask import current_app
 from sqlalchemy import delete, false, func, select, update
 from sqlalchemy.orm import Session
 
+from core.config import setting
 from core.context import Context
 from core.db import get_scoped, scoped, utcnow
 from core.errors import NotFound
@@ -49,10 +50,6 @@ class PersonsRuntime:
 
     gallery: Gallery
     storage: ImageStorage
-
-
-def setting(name: str) -> Any:
-    return current_app.extensions["nebulo"].settings.get(name)
 
 
 def runtime() -> PersonsRuntime:

@@ -12,10 +12,10 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import current_app
 from sqlalchemy import Select, delete
 from sqlalchemy.orm import Session
 
+from core.config import setting
 from core.context import Context
 from core.db import get_scoped, scoped, utcnow
 from core.errors import Invalid
@@ -33,10 +33,6 @@ from plugins.reports.sections import (
 from plugins.reports.summary import write_summary
 
 Progress = Callable[[int, str], None]
-
-
-def setting(name: str) -> Any:
-    return current_app.extensions["nebulo"].settings.get(name)
 
 
 def local_day(value: date | datetime, timezone: str) -> date:

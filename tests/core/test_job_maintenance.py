@@ -18,14 +18,9 @@ import redis
 import rq
 
 from core.db import utcnow
-from core.jobs import (
-    Job,
-    RqDispatcher,
-    enqueue,
-    maintenance_interval,
-    requeue_lost_jobs,
-    wait_for_jobs,
-)
+from core.jobs import Job, enqueue, wait_for_jobs
+from core.jobs.maintenance import maintenance_interval, requeue_lost_jobs
+from core.jobs.redis_queue import RqDispatcher
 from core.plugins import job_name
 from tests.core import jobplugin
 

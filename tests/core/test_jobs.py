@@ -15,7 +15,8 @@ import pytest
 
 from core.cli import worker as worker_command
 from core.db import utcnow
-from core.jobs import Job, UnknownJob, enqueue, recover_expired_jobs, wait_for_jobs
+from core.jobs import Job, UnknownJob, enqueue, wait_for_jobs
+from core.jobs.maintenance import recover_expired_jobs
 from core.plugins import job_name
 from tests.conftest import ApiClient
 from tests.core import jobplugin

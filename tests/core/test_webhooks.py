@@ -15,7 +15,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from core.events import publish
-from core.jobs import ChildProcessDispatcher, serve_jobs, wait_for_jobs
+from core.jobs import wait_for_jobs
+from core.jobs.dispatchers import serve_jobs
+from core.jobs.embedded import ChildProcessDispatcher
 from core.outbound import check_url
 from core.plugins import job_name
 from core.webhooks.services import deliver_webhook

@@ -3,7 +3,8 @@ import uuid
 from datetime import timedelta
 
 from core.db import utcnow
-from core.jobs import Job, recover_expired_jobs
+from core.jobs import Job
+from core.jobs.maintenance import recover_expired_jobs
 from core.plugins import job_name
 from plugins.messages import jobs, services
 from tests.connectors.fakes import FakeWhatsApp

@@ -12,7 +12,8 @@ from sqlalchemy import update
 
 from core.db import utcnow
 from core.hookspecs import hookimpl
-from core.jobs import maintain_jobs, wait_for_jobs
+from core.jobs import wait_for_jobs
+from core.jobs.maintenance import maintain_jobs
 from core.scheduler import run_periodic_tasks
 from plugins.reports.models import Report, ReportSchedule
 
