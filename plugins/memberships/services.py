@@ -14,10 +14,10 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import current_app
 from sqlalchemy import Select, delete, false, func, select, update
 from sqlalchemy.orm import Session
 
+from core.config import setting
 from core.context import Context
 from core.db import get_scoped, scoped, utcnow
 from core.errors import Conflict, Invalid, NotFound
@@ -44,7 +44,7 @@ def parse_tier_list(value: str) -> tuple[str, ...]:
 
 
 def default_tiers() -> tuple[str, ...]:
-    return current_app.extensions["nebulo"].settings.get("NEBULO_MEMBERSHIP_TIERS")
+    return setting("NEBULO_MEMBERSHIP_TIERS")
 
 
 def project_today(session: Session, project_id: uuid.UUID) -> date:
