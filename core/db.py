@@ -28,7 +28,7 @@ from sqlalchemy import (
     insert,
     select,
 )
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import (
     DeclarativeBase,
@@ -269,10 +269,36 @@ def make_engine(url: str) -> Engine:
             connect_args["factory"] = connection_factory(parsed.database, SQLITE_TIMEOUT)
         engine = create_engine(url, connect_args=connect_args)
         event.listen(engine, "connect", _sqlite_pragmas)
-        return engine
-    if parsed.get_backend_name() == "postgresql" and parsed.get_driver_name() in ("", "psycopg2"):
-        parsed = parsed.set(drivername="postgresql+psycopg")
-    return create_engine(parsed, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    else:
+        backend, driver = parsed.get_backend_name(), parsed.get_driver_name()
+        if backend == "postgresql" and driver in ("", "psycopg2"):
+            parsed = parsed.set(drivername="postgresql+psycopg")
+        engine = create_engine(parsed, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    event.listen(engine, "begin", _forget_writes)
+    event.listen(engine, "before_cursor_execute", _note_write)
+    return engine
+
+
+WROTE = "nebulo_wrote"
+"""Key of a connection's ``info``: a statement other than a SELECT ran in its transaction."""
+
+
+def _forget_writes(connection: Connection) -> None:
+    connection.info.pop(WROTE, None)
+
+
+def _note_write(connection: Connection, _cursor: Any, statement: str, *_args: Any) -> None:
+    if statement.lstrip()[:6].upper() != "SELECT":
+        connection.info[WROTE] = True
+
+
+def reads_only(session: Session) -> bool:
+    """Whether ``session``'s open transaction ran SELECTs only and holds no unflushed change:
+    then COMMIT ends it as ROLLBACK would. (A SELECT that writes through a function would be
+    missed; Nebulo calls none.)"""
+    if not session.in_transaction() or session.new or session.dirty or session.deleted:
+        return False
+    return WROTE not in session.connection().info
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -304,9 +330,18 @@ def rollback_request_session() -> None:
         session.rollback()
 
 
-def close_request_session(_error: BaseException | None = None) -> None:
+def close_request_session(error: BaseException | None = None) -> None:
+    """Ends the request's session: a transaction that only read is committed rather than
+    rolled back, because psycopg forgets its prepared statements on every ROLLBACK and
+    PostgreSQL would plan each statement again on the next request. Anything else the route
+    did not commit is rolled back, as is everything when the request failed."""
     if not has_app_context():
         return
     session = g.pop("db_session", None)
-    if session is not None:
+    if session is None:
+        return
+    try:
+        if error is None and reads_only(session):
+            session.commit()
+    finally:
         session.close()

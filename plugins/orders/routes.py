@@ -68,7 +68,7 @@ class Orders(MethodView):
     def get(self, args, project_id: UUID):
         """Orders, newest first; filters: status, provider, customer, person, days, dates, text."""
         ctx = project_context(project_id, "view_order")
-        return jsonify(order_page(get_session(), ctx, services.list_orders(ctx, args), args))
+        return jsonify(order_page(get_session(), ctx, args))
 
     @rate_limit("NEBULO_RATE_LIMIT_CREATE_ORDER")
     @orders_blp.arguments(IdempotencyHeader, location="headers", as_kwargs=True)

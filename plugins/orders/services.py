@@ -7,6 +7,7 @@ numbers come from a per-project counter row whose lock serialises numbering.
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
@@ -17,7 +18,7 @@ from typing import Any
 
 from flask import current_app
 from marshmallow import ValidationError
-from sqlalchemy import Select, func, insert, or_, select, type_coerce, update
+from sqlalchemy import Select, bindparam, func, insert, or_, select, type_coerce, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
@@ -537,39 +538,84 @@ def find_order(session: Session, ctx: Context, reference: str | int) -> Order:
 def list_orders(ctx: Context, filters: dict[str, Any]) -> Select:
     """The orders matching ``filters`` (see ``OrderListArgs``), sorted, without their items:
     callers that show items load them for the page (``listing.order_page``)."""
-    statement = scoped(Order, ctx.project_id)
-    for name in ("status", "provider", "customer_id", "person_id"):
+    query = order_query(ctx, filters)
+    conditions, ordering = order_criteria(query.shape)
+    return select(Order).where(*conditions).order_by(*ordering).params(query.values)
+
+
+ORDER_FILTERS = ("status", "provider", "customer_id", "person_id")
+"""The filters of the orders list that are one column's equality."""
+
+
+@dataclass(frozen=True)
+class OrderQuery:
+    """A list of orders as the conditions it applies (``shape``: which filters, which sort)
+    and the values they compare with, bound by name. Requests of one shape share one
+    statement, built once: what each request builds is its values."""
+
+    shape: tuple[str, ...]
+    values: dict[str, Any]
+
+
+def order_query(ctx: Context, filters: dict[str, Any]) -> OrderQuery:
+    """The list of ``ctx``'s orders that ``filters`` (see ``OrderListArgs``) ask for."""
+    shape: list[str] = []
+    values: dict[str, Any] = {"project_id": ctx.project_id}
+    for name in ORDER_FILTERS:
         if filters.get(name) is not None:
-            statement = statement.where(getattr(Order, name) == filters[name])
+            shape.append(name)
+            values[name] = filters[name]
     if filters.get("days"):
-        statement = statement.where(Order.order_date >= utcnow() - timedelta(days=filters["days"]))
-    if filters.get("date_from"):
-        statement = statement.where(Order.order_date >= filters["date_from"])
-    if filters.get("date_to"):
-        statement = statement.where(Order.order_date <= filters["date_to"])
+        shape.append("since")
+        values["since"] = utcnow() - timedelta(days=filters["days"])
+    for name in ("date_from", "date_to"):
+        if filters.get(name):
+            shape.append(name)
+            values[name] = filters[name]
     if filters.get("q"):
-        statement = statement.where(_matches_text(ctx, filters["q"]))
-    column = Order.total if filters.get("sort_by") == "total" else Order.order_date
-    if filters.get("order") == "asc":
-        return statement.order_by(column.asc(), Order.number.asc())
-    return statement.order_by(column.desc(), Order.number.desc())
+        text = filters["q"].strip().lstrip("#")
+        shape.append("text")
+        values["pattern"] = _contains(text)
+        if text.isdigit():
+            shape.append("number")
+            values["number"] = int(text)
+    shape.append("by_total" if filters.get("sort_by") == "total" else "by_date")
+    shape.append("asc" if filters.get("order") == "asc" else "desc")
+    return OrderQuery(tuple(shape), values)
 
 
-def _matches_text(ctx: Context, text: str) -> Any:
-    pattern = _contains(text.strip().lstrip("#"))
-    conditions = [
-        Order.customer_name.ilike(pattern, escape="\\"),
-        Order.customer_email.ilike(pattern, escape="\\"),
-        Order.id.in_(
-            select(OrderItem.order_id).where(
-                OrderItem.project_id == ctx.project_id, OrderItem.name.ilike(pattern, escape="\\")
-            )
-        ),
-    ]
-    number = text.strip().lstrip("#")
-    if number.isdigit():
-        conditions.append(Order.number == int(number))
-    return or_(*conditions)
+@functools.lru_cache(maxsize=256)
+def order_criteria(shape: tuple[str, ...]) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
+    """The WHERE conditions and the ORDER BY of a list of orders of ``shape``, on the tables
+    (plain Core) and with named parameters: see :class:`OrderQuery`."""
+    orders, items = Order.__table__.c, OrderItem.__table__.c
+    conditions = [orders.project_id == bindparam("project_id")]
+    conditions += [orders[name] == bindparam(name) for name in ORDER_FILTERS if name in shape]
+    if "since" in shape:
+        conditions.append(orders.order_date >= bindparam("since"))
+    if "date_from" in shape:
+        conditions.append(orders.order_date >= bindparam("date_from"))
+    if "date_to" in shape:
+        conditions.append(orders.order_date <= bindparam("date_to"))
+    if "text" in shape:
+        pattern = bindparam("pattern")
+        matches = [
+            orders.customer_name.ilike(pattern, escape="\\"),
+            orders.customer_email.ilike(pattern, escape="\\"),
+            orders.id.in_(
+                select(items.order_id).where(
+                    items.project_id == bindparam("project_id"),
+                    items.name.ilike(pattern, escape="\\"),
+                )
+            ),
+        ]
+        if "number" in shape:
+            matches.append(orders.number == bindparam("number"))
+        conditions.append(or_(*matches))
+    column = orders.total if "by_total" in shape else orders.order_date
+    if "asc" in shape:
+        return tuple(conditions), (column.asc(), orders.number.asc())
+    return tuple(conditions), (column.desc(), orders.number.desc())
 
 
 def _contains(text: str) -> str:
