@@ -5,11 +5,13 @@ Each query asks, per source and period, for some aggregates (:class:`Part`) grou
 dimensions (a :class:`Request`). Requests over the same source, time column and filters share
 one SELECT (:class:`_Statement`) when their groups can be rolled up from its groups: totals
 from any grouping, ``week`` and ``status`` from ``(week, status)`` as long as the combined
-grouping stays small (time buckets and dimensions with a fixed list of values), and a time
-series with its previous period from one scan over both ranges, told apart by a period key.
+grouping stays small (time buckets and dimensions with a fixed list of values), and, on
+PostgreSQL, a time series with its previous period from one scan over both ranges (one index
+range when they touch), told apart by a period key.
 (Periods share a SELECT only where it groups by time already: PostgreSQL cannot estimate the
 groups of an expression over the time column, and then aggregates in one process instead of
-in parallel.)
+in parallel. On SQLite they never do: there the period key, a CASE per row, costs more than
+a second search of the index.)
 Sums and counts add up and minima and maxima compare, so a rolled-up figure is the figure
 its own SELECT would give; a distinct count does not roll up and is only shared by requests
 grouped the same way. A sales report's figures, weekly series and statuses are then one scan
@@ -31,7 +33,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement, operators
 from sqlalchemy.sql.elements import BooleanClauseList
 
-from core.metrics.buckets import bucket, bucket_value, series
+from core.metrics.buckets import bucket, bucket_value, offset_segments, series
 from core.metrics.periods import Period
 from core.metrics.registry import TIME_GRAINS, Dimension, Metric
 
@@ -97,7 +99,7 @@ class ScanPlan:
         jobs = [
             (statement, within)
             for statement in self.statements
-            for within in (statement.slices() if snapshot else [None])
+            for within in statement.slices(side_by_side=snapshot is not None)
         ]
         selects = [statement.select(within) for statement, within in jobs]
         if snapshot is None:
@@ -169,7 +171,8 @@ class _Statement:
         mine, theirs = set(self.dims), set(request.group_by)
         another_period = bool(self.periods) and self._index(request.period) is None
         if another_period and (
-            not (mine | theirs) & set(TIME_GRAINS)
+            self.plan.dialect != "postgresql"
+            or not (mine | theirs) & set(TIME_GRAINS)
             or any(_overlap(request.period, p) for p in self.periods)
         ):
             return False
@@ -213,10 +216,12 @@ class _Statement:
         span = (period.start, period.end)
         return spans.index(span) if span in spans else None
 
-    def slices(self) -> list[tuple[datetime, datetime] | None]:
-        """The time ranges to read side by side: the whole statement, or for one period
-        grouped by time (which PostgreSQL aggregates in a single process) ``TIME_SLICES``
-        consecutive parts of it, whose groups add up."""
+    def slices(self, side_by_side: bool) -> list[tuple[datetime, datetime] | None]:
+        """The time ranges to read, in SELECTs whose groups add up: for one period grouped by
+        time, on SQLite one per stretch of constant UTC offset (each shifts its rows by one
+        fixed offset, not by a CASE per row), and on PostgreSQL, reading side by side,
+        ``TIME_SLICES`` consecutive parts (it aggregates such a SELECT in a single process).
+        Otherwise the whole statement."""
         if (
             len(self.periods) != 1
             or not set(self.dims) & set(TIME_GRAINS)
@@ -224,15 +229,21 @@ class _Statement:
         ):
             return [None]
         start, end = self.periods[0].bounds(self.plan.timezone)
-        step = (end - start) / TIME_SLICES
-        cuts = [start + step * i for i in range(TIME_SLICES)] + [end]
+        if self.plan.dialect == "sqlite":
+            cuts = [start] + [until for until, _ in offset_segments(self.plan.timezone, start, end)]
+        elif side_by_side:
+            step = (end - start) / TIME_SLICES
+            cuts = [start + step * i for i in range(TIME_SLICES)] + [end]
+        else:
+            return [None]
         return list(zip(cuts, cuts[1:], strict=False))
 
     def select(self, within: tuple[datetime, datetime] | None = None) -> Select[Any]:
         """The SELECT over the statement's periods, or only over ``within`` (a slice)."""
         parts = list(self.parts.values())
         ranges = [p.bounds(self.plan.timezone) for p in self.periods]
-        keys = self._keys(ranges)
+        read = [within] if within else _merged(ranges)
+        keys = self._keys(ranges, read)
         common, rest = _factored([p.metric.condition for p in parts])
         aggregates = [
             _aggregate(p, condition).label(f"a{i}")
@@ -245,7 +256,6 @@ class _Statement:
         )
         if ranges:
             column = self.metric.time_column
-            read = [within] if within else ranges
             statement = statement.where(or_(*(_within(column, *r) for r in read)))
         if common:
             statement = statement.where(*common)
@@ -268,15 +278,18 @@ class _Statement:
         for request in self.requests:
             request.rows = self._rolled_up(request, rows)
 
-    def _keys(self, ranges: list[tuple[datetime, datetime]]) -> list[ColumnElement[Any]]:
-        """The GROUP BY expressions: the period (when several) and the dimensions."""
+    def _keys(
+        self, ranges: list[tuple[datetime, datetime]], read: list[tuple[datetime, datetime]]
+    ) -> list[ColumnElement[Any]]:
+        """The GROUP BY expressions: the period (when several of ``ranges``) and the
+        dimensions, time buckets for the rows ``read``."""
         column = self.metric.time_column
         keys: list[ColumnElement[Any]] = []
         if len(ranges) > 1:
             keys.append(case(*((_within(column, *r), i) for i, r in enumerate(ranges))))
         for name in self.dims:
             if name in TIME_GRAINS:
-                start, end = min(r[0] for r in ranges), max(r[1] for r in ranges)
+                start, end = min(r[0] for r in read), max(r[1] for r in read)
                 keys.append(bucket(self.plan.dialect, name, column, self.plan.timezone, start, end))
             else:
                 keys.append(self._dimension(name).expression)
@@ -351,6 +364,19 @@ def _overlap(one: Period, other: Period) -> bool:
     """Whether two periods share a day (a row then belongs to both: they cannot share a scan
     told apart by a period key)."""
     return one.start <= other.end and other.start <= one.end
+
+
+def _merged(ranges: list[tuple[datetime, datetime]]) -> list[tuple[datetime, datetime]]:
+    """The ranges with those that touch or overlap joined: a series and its previous period
+    are then one range of the time index, which PostgreSQL reads index-only, where two
+    ranges ORed make it combine bitmaps and visit the table."""
+    joined: list[tuple[datetime, datetime]] = []
+    for start, end in sorted(ranges):
+        if joined and start <= joined[-1][1]:
+            joined[-1] = (joined[-1][0], max(end, joined[-1][1]))
+        else:
+            joined.append((start, end))
+    return joined
 
 
 def _within(column: ColumnElement[Any], start: datetime, end: datetime) -> ColumnElement[bool]:

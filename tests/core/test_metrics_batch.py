@@ -127,7 +127,10 @@ def test_a_batch_answers_as_each_query_alone_with_fewer_selects(app, client, pro
     assert batch[-1]["totals"] == {"orders": 9} and batch[-1]["comparison_totals"] == {"orders": 1}
     day = {row["day"]: row["orders"] for row in batch[3]["rows"]}
     assert day["2025-03-30"] == 2 and day["2025-03-09"] == 1  # Berlin's days
-    assert len(sent) * 3 < len(alone) * 2
+    # A third fewer where a series and its previous period share a scan too (PostgreSQL;
+    # SQLite reads them apart, see core.metrics.scans).
+    fewer = 2 / 3 if state.db.engine.dialect.name == "postgresql" else 1
+    assert len(sent) < len(alone) * fewer
 
 
 def test_a_batch_sees_what_its_own_transaction_wrote(app, project):
