@@ -398,10 +398,19 @@ def _ordered(result: MetricResult, query: MetricQuery) -> list[dict[str, Any]]:
     order = query.order or (None if time_series else (f"-{result.metrics[0].name}"))
     if order is not None and query.group_by:
         name = order.lstrip("-")
-        present = [r for r in rows if r.get(name) is not None]
-        absent = [r for r in rows if r.get(name) is None]
-        present.sort(key=lambda r: r[name], reverse=order.startswith("-"))
-        rows = present + absent
+        # A group with no value (orders of no customer) ranks after the named ones: a top 5
+        # of customers is of customers. Then the groups without the figure.
+        named, unnamed, absent = [], [], []
+        for row in rows:
+            if row.get(name) is None:
+                absent.append(row)
+            elif any(row[g] is None for g in query.group_by):
+                unnamed.append(row)
+            else:
+                named.append(row)
+        for ranked in (named, unnamed):
+            ranked.sort(key=lambda r: r[name], reverse=order.startswith("-"))
+        rows = named + unnamed + absent
     return rows[: query.limit] if query.limit else rows
 
 

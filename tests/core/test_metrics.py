@@ -202,6 +202,27 @@ def test_group_order_and_limit_give_a_top_n(app, client, project, owner):
     assert [r["customer"] for r in ascending["rows"]] == ["Ann", "Bob", "Cy"]
 
 
+def test_a_group_with_no_value_ranks_after_the_named_ones(app, client, project, owner):
+    add_orders(app, project["id"], [(utc(2025, 3, 3, 12), "paid", "5.00", "pos", "Ann")])
+    add_orders(app, project["id"], [(utc(2025, 3, 3, 13), "paid", "7.00", "pos", "Bob")])
+    with app.app_context(), app.extensions["nebulo"].db.session_scope() as session:
+        walk_in = Order(
+            project_id=uuid.UUID(project["id"]),
+            number=next(ORDER_NUMBERS),
+            status="paid",
+            total=Decimal("50.00"),
+            order_date=utc(2025, 3, 3, 14),
+            provider="pos",
+        )
+        session.add(walk_in)  # no customer named: the biggest group, but nobody's
+    ask = dict(metrics=["revenue"], period="2025-03-03", group_by=["customer"])
+    top = query(client, project, owner, **ask, order="-revenue", limit=2)
+    assert [r["customer"] for r in top["rows"]] == ["Bob", "Ann"]
+    everyone = query(client, project, owner, **ask, order="revenue")
+    assert [r["customer"] for r in everyone["rows"]] == ["Ann", "Bob", None]
+    assert everyone["totals"]["revenue"] == 62.0
+
+
 def test_filters_match_any_case_and_unknown_values_list_what_exists(app, client, project, owner):
     add_orders(app, project["id"], [(utc(2025, 3, 3, 12), "paid", "5.00", "shopify", "Ann")])
     body = query(
