@@ -186,7 +186,8 @@ def _predict_figure() -> list[Figure]:
     from core.testing import ApiClient
     from plugins.analytics import sales
     from plugins.analytics.models import SalesForecast
-    from plugins.orders.services import ItemLine, NewOrder, bulk_insert_orders
+    from plugins.orders.importing import NewOrder, bulk_insert_orders
+    from plugins.orders.services import ItemLine
 
     folder = Path(tempfile.mkdtemp(prefix="bench-analytics-"))
     settings = load_settings(
@@ -257,7 +258,7 @@ def _cdnow_figure(app, project: dict) -> list[Figure]:
     chosen model's backtest MASE on its daily revenue beside seasonal naive's."""
     from core.metrics import Period
     from plugins.analytics import sales
-    from plugins.orders.services import import_orders
+    from plugins.orders.importing import import_orders
 
     if not CDNOW.exists():
         print(f"{CDNOW} is not there: the real-data figure is left out")

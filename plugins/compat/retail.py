@@ -29,6 +29,7 @@ from plugins.memberships.schemas import (
     MembershipSchema,
     MembershipUpdateSchema,
 )
+from plugins.orders import catalog as order_catalog
 from plugins.orders import services as orders
 from plugins.orders.schemas import OrderCreateSchema, ProductSchema, ProductUpdateSchema
 
@@ -181,7 +182,7 @@ class Categories(MethodView):
     def get(self):
         """Every product category."""
         ctx = context("orders", "view_order")
-        rows = get_session().scalars(orders.list_categories(ctx)).all()
+        rows = get_session().scalars(order_catalog.list_categories(ctx)).all()
         return success("Product categories retrieved successfully", rows)
 
 
@@ -195,7 +196,7 @@ class Products(MethodView):
     def get(self):
         """Every product that is not deleted."""
         ctx = context("orders", "view_order")
-        rows = get_session().scalars(orders.list_products(ctx)).all()
+        rows = get_session().scalars(order_catalog.list_products(ctx)).all()
         return success("Products retrieved successfully", rows)
 
     @blp.arguments(ProductSchema)
@@ -204,7 +205,7 @@ class Products(MethodView):
         """Create a product."""
         ctx = context("orders", "manage_catalog")
         session = get_session()
-        product = orders.create_product(session, ctx, data)
+        product = order_catalog.create_product(session, ctx, data)
         session.commit()
         return success("Product created successfully", product)
 
@@ -215,7 +216,7 @@ class ProductItem(MethodView):
     def get(self, product_id: UUID):
         """One product."""
         ctx = context("orders", "view_order")
-        return success("Product found", orders.get_product(get_session(), ctx, product_id))
+        return success("Product found", order_catalog.get_product(get_session(), ctx, product_id))
 
     @blp.arguments(ProductUpdateSchema)
     @blp.response(200, PRODUCT)
@@ -223,7 +224,7 @@ class ProductItem(MethodView):
         """Change a product (``updated_at`` is accepted and ignored); a deleted one is 409."""
         ctx = context("orders", "manage_catalog")
         session = get_session()
-        product = orders.update_product(session, ctx, product_id, changes)
+        product = order_catalog.update_product(session, ctx, product_id, changes)
         session.commit()
         return success("Product updated successfully", product)
 
@@ -232,7 +233,7 @@ class ProductItem(MethodView):
         """Delete a product (soft: its orders keep it)."""
         ctx = context("orders", "manage_catalog")
         session = get_session()
-        orders.delete_product(session, ctx, product_id)
+        order_catalog.delete_product(session, ctx, product_id)
         session.commit()
         return success("Product deleted successfully", True)
 

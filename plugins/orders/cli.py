@@ -46,7 +46,7 @@ def import_command(csv_file: Path, project_id: uuid.UUID) -> None:
     """
     from core.context import Context
     from core.projects.models import Project
-    from plugins.orders import services
+    from plugins.orders import importing
 
     state = current_app.extensions["nebulo"]
 
@@ -58,7 +58,7 @@ def import_command(csv_file: Path, project_id: uuid.UUID) -> None:
         )
         rows = list(_rows(csv_file))
         with click.progressbar(length=len(rows), label=f"Importing {csv_file.name}") as bar:
-            report = services.import_orders(session, ctx, rows, progress=bar.update)
+            report = importing.import_orders(session, ctx, rows, progress=bar.update)
     for line, problem in report.errors:
         click.echo(f"line {line}: {problem}", err=True)
     click.echo(

@@ -13,8 +13,9 @@ from sqlalchemy.orm import Session
 from core.context import Context
 from core.db import utcnow
 from plugins.customers import services as customer_services
+from plugins.orders.importing import NewOrder, bulk_insert_orders
 from plugins.orders.models import Product, ProductCategory
-from plugins.orders.services import ItemLine, NewOrder, bulk_insert_orders
+from plugins.orders.services import ItemLine
 
 # category -> (name, sku, price, popularity)
 CATALOG = {

@@ -199,4 +199,15 @@ METRICS = (
         words=("orders with", "orders containing", "how often ordered"),
         **ITEM_SOURCE,
     ),
+    Metric(
+        name="paid_orders_with_product",
+        label="Revenue orders containing",
+        unit="count",
+        measure="count_distinct",
+        expression=orders.c.id,
+        condition=brings_revenue,
+        description="Orders that bring revenue holding at least one matching item; by product "
+        "or category",
+        **ITEM_SOURCE,
+    ),
 )

@@ -14,7 +14,7 @@ from core.db import get_session
 from core.limits import rate_limit
 from core.pagination import paginate
 from core.schemas import MessageSchema, PageArgs, StrictSchema
-from plugins.orders import carts, services
+from plugins.orders import carts, catalog, services, statistics
 from plugins.orders.listing import order_page
 from plugins.orders.schemas import (
     BulkCartProductsResultSchema,
@@ -160,8 +160,13 @@ class OrderSummary(MethodView):
     @orders_blp.arguments(DaysArgs, location="query")
     @orders_blp.response(200, SummarySchema)
     def get(self, args, project_id: UUID):
-        """Orders, revenue, orders by status and average order value over the last ``days``."""
-        return services.order_summary(
+        """Orders, revenue, orders by status and average order value over the last ``days``.
+
+        The figures are the metrics API's (``orders``, ``paid_orders``, ``revenue``,
+        ``average_order_value``) for the period "past N days": ``days`` whole days in the
+        project's time zone, today included (not ``days`` times 24 hours back from now).
+        """
+        return statistics.order_summary(
             get_session(), project_context(project_id, "view_order"), args["days"]
         )
 
@@ -171,9 +176,15 @@ class TopProducts(MethodView):
     @orders_blp.arguments(TopProductsArgs, location="query")
     @orders_blp.response(200, TopProductSchema(many=True))
     def get(self, args, project_id: UUID):
-        """Best-selling products by quantity over the last ``days``."""
+        """Best-selling products by quantity over the last ``days``.
+
+        The metrics API's ``items_sold``, ``product_revenue`` and ``paid_orders_with_product``
+        by product and currency for "past N days": ``days`` whole days in the project's time
+        zone, today included. A product is an item's name; ``product_id`` is the catalog
+        product of that name.
+        """
         ctx = project_context(project_id, "view_order")
-        return services.top_products(get_session(), ctx, args["days"], args["limit"])
+        return statistics.top_products(get_session(), ctx, args["days"], args["limit"])
 
 
 @orders_blp.route("/<uuid:project_id>/stats/revenue-by-day")
@@ -181,8 +192,13 @@ class RevenueByDay(MethodView):
     @orders_blp.arguments(DaysArgs, location="query")
     @orders_blp.response(200, RevenueDaySchema(many=True))
     def get(self, args, project_id: UUID):
-        """Orders and revenue per UTC day over the last ``days``."""
-        return services.revenue_by_day(
+        """Orders and revenue per day over the last ``days``.
+
+        The metrics API's ``paid_orders`` and ``revenue`` by day and currency for "past N
+        days": ``days`` whole days in the project's time zone (days in that zone too), today
+        included; days without orders bringing revenue are left out.
+        """
+        return statistics.revenue_by_day(
             get_session(), project_context(project_id, "view_order"), args["days"]
         )
 
@@ -197,7 +213,7 @@ class Categories(MethodView):
     def get(self, args, project_id: UUID):
         """Product categories by name."""
         return paginate(
-            get_session(), services.list_categories(project_context(project_id, "view_order")), args
+            get_session(), catalog.list_categories(project_context(project_id, "view_order")), args
         )
 
     @catalog_blp.arguments(CategorySchema)
@@ -205,7 +221,7 @@ class Categories(MethodView):
     def post(self, data, project_id: UUID):
         """Create a category (names are unique per project)."""
         session = get_session()
-        category = services.create_category(
+        category = catalog.create_category(
             session, project_context(project_id, "manage_catalog"), data
         )
         session.commit()
@@ -217,7 +233,7 @@ class CategoryView(MethodView):
     @catalog_blp.response(200, CategorySchema)
     def get(self, project_id: UUID, category_id: UUID):
         """One category."""
-        return services.get_category(
+        return catalog.get_category(
             get_session(), project_context(project_id, "view_order"), category_id
         )
 
@@ -227,7 +243,7 @@ class CategoryView(MethodView):
         """Rename or describe a category."""
         session = get_session()
         ctx = project_context(project_id, "manage_catalog")
-        category = services.update_category(session, ctx, category_id, changes)
+        category = catalog.update_category(session, ctx, category_id, changes)
         session.commit()
         return category
 
@@ -235,9 +251,7 @@ class CategoryView(MethodView):
     def delete(self, project_id: UUID, category_id: UUID):
         """Delete a category; its products stay, uncategorised."""
         session = get_session()
-        services.delete_category(
-            session, project_context(project_id, "manage_catalog"), category_id
-        )
+        catalog.delete_category(session, project_context(project_id, "manage_catalog"), category_id)
         session.commit()
 
 
@@ -248,7 +262,7 @@ class Products(MethodView):
     def get(self, args, project_id: UUID):
         """Products by name; ``q`` searches name and SKU; ``include_deleted`` shows deleted ones."""
         ctx = project_context(project_id, "view_order")
-        statement = services.list_products(
+        statement = catalog.list_products(
             ctx,
             q=args.get("q"),
             category_id=args.get("category_id"),
@@ -261,7 +275,7 @@ class Products(MethodView):
     def post(self, data, project_id: UUID):
         """Create a product (SKUs are unique per project)."""
         session = get_session()
-        product = services.create_product(
+        product = catalog.create_product(
             session, project_context(project_id, "manage_catalog"), data
         )
         session.commit()
@@ -273,7 +287,7 @@ class ProductView(MethodView):
     @catalog_blp.response(200, ProductSchema)
     def get(self, project_id: UUID, product_id: UUID):
         """One product, deleted or not (see ``deleted``)."""
-        return services.get_product(
+        return catalog.get_product(
             get_session(), project_context(project_id, "view_order"), product_id
         )
 
@@ -293,13 +307,13 @@ class ProductView(MethodView):
     def delete(self, project_id: UUID, product_id: UUID):
         """Soft-delete a product: it leaves the catalog, past orders keep it."""
         session = get_session()
-        services.delete_product(session, project_context(project_id, "manage_catalog"), product_id)
+        catalog.delete_product(session, project_context(project_id, "manage_catalog"), product_id)
         session.commit()
 
     @staticmethod
     def _update(changes, project_id: UUID, product_id: UUID):
         session = get_session()
-        product = services.update_product(
+        product = catalog.update_product(
             session, project_context(project_id, "manage_catalog"), product_id, changes
         )
         session.commit()

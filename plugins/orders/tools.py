@@ -10,7 +10,7 @@ from typing import Any, Literal
 
 from assistant.tools import ToolContext, tool
 from core.errors import NotFound
-from plugins.orders import lookup, services
+from plugins.orders import lookup, services, statistics
 from plugins.orders.models import ORDER_STATUSES
 from plugins.orders.schemas import (
     OrderSchema,
@@ -78,9 +78,10 @@ def search_orders(
 )
 def order_stats(ctx: ToolContext, days: int = 30) -> dict[str, Any]:
     """Orders, revenue (net of refunds), orders by status and average order value over the
-    last ``days`` days, in the currency of most orders; other currencies are listed apart."""
-    summary = SummarySchema().dump(services.order_summary(ctx.session, ctx.context, days))
-    by_day = services.revenue_by_day(ctx.session, ctx.context, days)
+    last ``days`` whole days (today included), in the currency of most orders; other
+    currencies are listed apart."""
+    summary = SummarySchema().dump(statistics.order_summary(ctx.session, ctx.context, days))
+    by_day = statistics.revenue_by_day(ctx.session, ctx.context, days)
     in_currency = (row for row in by_day if row["currency"] == summary["currency"])
     best = max(in_currency, key=lambda row: row["revenue"], default=None)
     summary["best_day"] = RevenueDaySchema().dump(best) if best else None
@@ -92,8 +93,9 @@ def order_stats(ctx: ToolContext, days: int = 30) -> dict[str, Any]:
     examples=("what are our best-selling products?", "top 5 products of the last 7 days"),
 )
 def top_products(ctx: ToolContext, days: int = 30, limit: int = 5) -> list[dict[str, Any]]:
-    """Best-selling products by quantity over the last ``days`` days, with revenue and orders."""
-    rows = services.top_products(ctx.session, ctx.context, days, max(1, min(limit, 50)))
+    """Best-selling products by quantity over the last ``days`` whole days (today included),
+    with revenue and orders."""
+    rows = statistics.top_products(ctx.session, ctx.context, days, max(1, min(limit, 50)))
     return TopProductSchema(many=True).dump(rows)
 
 

@@ -13,8 +13,9 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from core.db import utcnow
+from plugins.orders.importing import NewOrder, bulk_insert_orders
 from plugins.orders.models import Product
-from plugins.orders.services import ItemLine, NewOrder, bulk_insert_orders
+from plugins.orders.services import ItemLine
 from plugins.persons.models import VECTOR_SIZE, Person, Visit
 
 VISITORS = 300

@@ -13,7 +13,8 @@ import pytest
 
 from core.jobs import Job, wait_for_jobs
 from plugins.analytics import sales
-from plugins.orders.services import ItemLine, NewOrder, bulk_insert_orders
+from plugins.orders.importing import NewOrder, bulk_insert_orders
+from plugins.orders.services import ItemLine
 
 WEEKDAY_RHYTHM = (0.6, 0.7, 0.8, 1.0, 1.3, 1.8, 1.4)  # Monday .. Sunday
 HABITS = {

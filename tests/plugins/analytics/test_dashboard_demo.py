@@ -13,7 +13,8 @@ from core.context import Context
 from core.errors import Invalid
 from plugins.analytics import segments, tools
 from plugins.analytics.models import CustomerSegment, SalesForecast, SegmentRun
-from plugins.orders.services import ItemLine, NewOrder
+from plugins.orders.importing import NewOrder
+from plugins.orders.services import ItemLine
 from tests.plugins.analytics.conftest import sales_history
 from tests.plugins.analytics.test_segments import run
 

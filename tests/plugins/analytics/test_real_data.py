@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from core.metrics import Period
 from plugins.analytics import forecast, rfm, sales, segments
 from plugins.analytics.models import CustomerSegment
-from plugins.orders.services import import_orders
+from plugins.orders.importing import import_orders
 
 CDNOW = Path(__file__).resolve().parents[4] / "shared" / "data" / "CDNOW_master.txt"
 KEEP_EVERY = 3

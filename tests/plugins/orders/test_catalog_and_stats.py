@@ -1,4 +1,4 @@
-"""Catalog CRUD (soft delete, unique SKU) and order statistics computed in SQL."""
+"""Catalog CRUD (soft delete, unique SKU) and the statistics endpoints in the seed's shapes."""
 
 from __future__ import annotations
 

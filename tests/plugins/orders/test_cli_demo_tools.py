@@ -94,7 +94,8 @@ def test_demo_year_has_order_1042_sold_out_products_and_a_weekly_rhythm(app, sto
 
 
 def test_tools_answer_from_the_same_services(app, demo_ctx):
-    with app.extensions["nebulo"].db.session_scope() as session:
+    # The assistant calls tools in the app's context: figures come from its metrics registry.
+    with app.app_context(), app.extensions["nebulo"].db.session_scope() as session:
         ctx = ToolContext(session, demo_ctx)
         order = get_order(ctx, "#1042")
         assert order["number"] == 1042 and order["items"] and isinstance(order["total"], float)

@@ -101,16 +101,23 @@ def test_order_totals_match_a_hand_computation(store, shop_orders):
 
 
 def test_items_and_product_revenue_by_product_and_category(store, shop_orders):
-    quantity, line_revenue, orders_with = Counter(), defaultdict(Decimal), defaultdict(set)
+    quantity, line_revenue = Counter(), defaultdict(Decimal)
+    orders_with, paid_orders_with = defaultdict(set), defaultdict(set)
     for order in shop_orders:
         for item in order["items"]:
             orders_with[item["name"]].add(order["id"])
             if order["status"] in REVENUE_STATUSES:
+                paid_orders_with[item["name"]].add(order["id"])
                 quantity[item["name"]] += item["quantity"]
                 line_revenue[item["name"]] += Decimal(str(item["line_total"]))
     body = run(
         store,
-        metrics=["product_revenue", "items_sold", "orders_with_product"],
+        metrics=[
+            "product_revenue",
+            "items_sold",
+            "orders_with_product",
+            "paid_orders_with_product",
+        ],
         group_by=["product"],
     )
     assert {r["product"]: r["items_sold"] for r in body["rows"]} == dict(quantity)
@@ -121,7 +128,13 @@ def test_items_and_product_revenue_by_product_and_category(store, shop_orders):
         name: len(ids) for name, ids in orders_with.items()
     }
     assert body["rows"][0]["product"] == max(line_revenue, key=line_revenue.get)
+    assert {r["product"]: r["paid_orders_with_product"] for r in body["rows"]} == {
+        name: len(paid_orders_with[name]) for name in orders_with
+    }
     assert body["totals"]["orders_with_product"] == len(shop_orders)
+    assert body["totals"]["paid_orders_with_product"] == len(
+        [o for o in shop_orders if o["status"] in REVENUE_STATUSES]
+    )
     by_category = run(store, metrics=["items_sold"], group_by=["category"])["rows"]
     assert {r["category"]: r["items_sold"] for r in by_category} == {
         "Cakes": quantity["Lemon Tart"],

@@ -1,0 +1,144 @@
+"""The orders' statistics endpoints (seed 001's summary, top products, revenue by day) and
+the assistant's order tools: figures of the metrics engine (``plugins/orders/metrics.py``),
+so they equal what the metrics API, reports, dashboards and the assistant give.
+
+"The last N days" is the engine's "past N days": N whole days in the project's time zone,
+today included, not N times 24 hours back from now.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from core.context import Context
+from core.metrics import Period
+from core.metrics.engine import project_timezone, run_queries, run_query
+from core.metrics.periods import today_in
+from core.metrics.query import MetricQuery
+from plugins.orders.catalog import product_ids_by_name
+from plugins.orders.models import ORDER_STATUSES
+from plugins.orders.services import ZERO
+
+DEFAULT_CURRENCY = "USD"
+"""The summary's currency when the period holds no order: an order's default currency."""
+
+
+def past_days(days: int, timezone: str) -> Period:
+    """The ``days`` whole days up to today in ``timezone``, today included: the period "past
+    N days" names in the metrics API and to the assistant."""
+    today = today_in(timezone)
+    return Period(today - timedelta(days=days - 1), today, f"past {days} days")
+
+
+def order_summary(session: Session, ctx: Context, days: int = 30) -> dict[str, Any]:
+    """Seed 001's summary over the past ``days`` days, in the currency of most orders; other
+    currencies apart, never added.
+
+    Test orders and orders deleted at their provider count nowhere; revenue is net of refunds
+    and leaves out cancelled and refunded orders (which still count as orders). An average
+    order value without any order bringing revenue is 0 (the metrics API says null). The
+    orders by status are asked by currency too, so that the engine reads both queries in one
+    SELECT.
+    """
+    timezone = project_timezone(session, ctx.project_id)
+    period = past_days(days, timezone)
+    by_status, by_currency = run_queries(
+        session,
+        ctx,
+        [
+            MetricQuery(metrics=("orders",), period=period, group_by=("currency", "status")),
+            MetricQuery(
+                metrics=("orders", "paid_orders", "revenue", "average_order_value"),
+                period=period,
+                group_by=("currency",),
+                order="-orders",
+            ),
+        ],
+        timezone=timezone,
+    )
+    orders_by_status = dict.fromkeys(ORDER_STATUSES, 0)
+    for row in by_status.rows:
+        orders_by_status[row["status"]] += row["orders"]
+    figures = {
+        row["currency"]: {
+            "orders": row["paid_orders"],
+            "revenue": row["revenue"],
+            "average_order_value": row["average_order_value"] or ZERO,
+        }
+        for row in by_currency.rows
+    }
+    # Currencies come by orders, most first; the engine breaks ties by name.
+    main = by_currency.rows[0]["currency"] if by_currency.rows else DEFAULT_CURRENCY
+    main_figures = figures.pop(main, {"revenue": ZERO, "average_order_value": ZERO})
+    return {
+        "period_days": days,
+        "total_orders": by_currency.totals["orders"],
+        "currency": main,
+        "total_revenue": main_figures["revenue"],
+        "orders_by_status": {s: count for s, count in orders_by_status.items() if count},
+        "average_order_value": main_figures["average_order_value"],
+        "other_currencies": figures,
+    }
+
+
+def top_products(
+    session: Session, ctx: Context, days: int = 30, limit: int = 10
+) -> list[dict[str, Any]]:
+    """Best sellers by units over the past ``days`` days, one row per product and currency,
+    ties by name; cancelled and refunded orders left out. A product is an item's name, as the
+    metrics' ``product`` dimension groups them; ``product_id`` is the catalog product of that
+    name (none for a free-text item)."""
+    timezone = project_timezone(session, ctx.project_id)
+    result = run_query(
+        session,
+        ctx,
+        MetricQuery(
+            metrics=("items_sold", "product_revenue", "paid_orders_with_product"),
+            period=past_days(days, timezone),
+            group_by=("product", "currency"),
+            order="-items_sold",
+            limit=limit,
+        ),
+        timezone=timezone,
+    )
+    ids = product_ids_by_name(session, ctx, (row["product"] for row in result.rows))
+    return [
+        {
+            "product_id": ids.get(row["product"]),
+            "name": row["product"],
+            "currency": row["currency"],
+            "quantity": int(row["items_sold"]),
+            "revenue": row["product_revenue"],
+            "orders": row["paid_orders_with_product"],
+        }
+        for row in result.rows
+    ]
+
+
+def revenue_by_day(session: Session, ctx: Context, days: int = 30) -> list[dict[str, Any]]:
+    """Orders bringing revenue and their net revenue per day (in the project's time zone)
+    and currency over the past ``days`` days; days without such orders are left out."""
+    timezone = project_timezone(session, ctx.project_id)
+    result = run_query(
+        session,
+        ctx,
+        MetricQuery(
+            metrics=("paid_orders", "revenue"),
+            period=past_days(days, timezone),
+            group_by=("day", "currency"),
+        ),
+        timezone=timezone,
+    )
+    return [
+        {
+            "date": row["day"],
+            "currency": row["currency"],
+            "orders": row["paid_orders"],
+            "revenue": row["revenue"],
+        }
+        for row in result.rows
+        if row["paid_orders"]
+    ]
