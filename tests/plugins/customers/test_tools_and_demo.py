@@ -85,5 +85,8 @@ def test_demo_loads_labelled_customers_a_model_and_predictions(app):
         # they joined over the years their tenure gives: "new customers" has a history
         now = utcnow()
         ages = [(now - c.created_at).days for c in customers]
-        assert all(365 * c.tenure <= age < 365 * (c.tenure + 1) for c, age in zip(customers, ages))
+        assert all(
+            365 * c.tenure <= age < 365 * (c.tenure + 1)
+            for c, age in zip(customers, ages, strict=True)
+        )
         assert 10 < sum(age < 90 for age in ages) < len(customers) / 4
