@@ -23,7 +23,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Float
+from sqlalchemy import Date, Float, bindparam
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql import ColumnElement, FromClause
 from sqlalchemy.sql.functions import FunctionElement
@@ -33,6 +33,10 @@ UNITS = ("money", "count", "percent", "duration", "number")
 TIME_GRAINS = ("hour", "weekday", "day", "week", "month")
 """Dimensions every dated metric has: buckets of its time column in the project's zone."""
 NAME_PATTERN = r"^[a-z][a-z0-9_]*$"
+PROJECT_TODAY = bindparam("project_today", type_=Date())
+"""Today in the project's time zone, set by the engine whenever it reads: for a figure about
+now whose condition compares dates (``memberships.c.end_period >= PROJECT_TODAY``), so that
+it turns over at the project's midnight, not the database server's."""
 
 
 @dataclass(frozen=True)

@@ -34,8 +34,8 @@ from sqlalchemy.sql import ColumnElement, operators
 from sqlalchemy.sql.elements import BooleanClauseList
 
 from core.metrics.buckets import bucket, bucket_value, offset_segments, series
-from core.metrics.periods import Period
-from core.metrics.registry import TIME_GRAINS, Dimension, Metric
+from core.metrics.periods import Period, today_in
+from core.metrics.registry import PROJECT_TODAY, TIME_GRAINS, Dimension, Metric
 
 MAX_SHARED_GROUPS = 5000
 """Groups a shared SELECT may return when it groups by more than any of its requests."""
@@ -102,10 +102,11 @@ class ScanPlan:
             for within in statement.slices(side_by_side=snapshot is not None)
         ]
         selects = [statement.select(within) for statement, within in jobs]
+        parameters = {PROJECT_TODAY.key: today_in(self.timezone)}
         if snapshot is None:
-            answers = [self.session.execute(select).all() for select in selects]
+            answers = [self.session.execute(select, parameters).all() for select in selects]
         else:
-            answers = _side_by_side(*snapshot, selects)
+            answers = _side_by_side(*snapshot, selects, parameters)
         results: dict[_Statement, list[Sequence[Row[Any]]]] = {}
         for (statement, _), rows in zip(jobs, answers, strict=True):
             results.setdefault(statement, []).append(rows)
@@ -324,7 +325,9 @@ class _Statement:
         return [(key, combined(values, request.parts)) for key, values in groups.items()]
 
 
-def _side_by_side(engine: Engine, snapshot: str, selects: list[Select[Any]]) -> list[list[Any]]:
+def _side_by_side(
+    engine: Engine, snapshot: str, selects: list[Select[Any]], parameters: dict[str, Any]
+) -> list[list[Any]]:
     """The SELECTs on connections of their own, at once, all in the caller's snapshot: a
     report's scans use the database's cores even where one SELECT would run on one (a
     GROUP BY over a time bucket is not planned in parallel by PostgreSQL)."""
@@ -334,7 +337,7 @@ def _side_by_side(engine: Engine, snapshot: str, selects: list[Select[Any]]) -> 
     def read(select: Select[Any]) -> list[Any]:
         with engine.connect().execution_options(isolation_level="REPEATABLE READ") as connection:
             connection.exec_driver_sql(f"SET TRANSACTION SNAPSHOT '{snapshot}'")
-            rows = connection.execute(select).all()
+            rows = connection.execute(select, parameters).all()
             connection.rollback()
         return rows
 

@@ -184,7 +184,7 @@ def _shares_view(kind: str) -> type[MethodView]:
     return VisitShares
 
 
-for share_kind in statistics.SHARE_COLUMNS:
+for share_kind in statistics.SHARE_DIMENSIONS:
     blp.route(f"/api/client/statistics/{share_kind}/", endpoint=f"statistics-{share_kind}")(
         _shares_view(share_kind)
     )

@@ -1,11 +1,13 @@
-"""The customers plugin's metrics: customers, new customers and churn risk by tier."""
+"""The customers plugin's metrics: customers, new customers and churn risk by tier, and the
+churn-risk predictions made (the risk dashboard's trend)."""
 
 from __future__ import annotations
 
 from core.metrics import Dimension, Metric
-from plugins.customers.models import RISK_TIERS, Customer
+from plugins.customers.models import RISK_TIERS, Customer, RiskHistory
 
 customers = Customer.__table__
+risk_history = RiskHistory.__table__
 
 CUSTOMER_DIMENSIONS = (
     Dimension(
@@ -19,6 +21,13 @@ CUSTOMER_SOURCE = {
     "source": customers,
     "project_column": customers.c.project_id,
     "dimensions": CUSTOMER_DIMENSIONS,
+}
+
+PREDICTION_SOURCE = {
+    "permission": "view_predictions",
+    "source": risk_history,
+    "project_column": risk_history.c.project_id,
+    "time_column": risk_history.c.timestamp,
 }
 
 METRICS = (
@@ -83,5 +92,26 @@ METRICS = (
         condition=customers.c.risk_score.is_not(None),
         words=("scored customers",),
         **CUSTOMER_SOURCE,
+    ),
+    Metric(
+        name="risk_predictions",
+        label="Churn-risk predictions",
+        unit="count",
+        measure="count",
+        description="Churn-risk scores the model gave in the period, one per customer scored",
+        words=("risk predictions", "churn predictions", "predictions made"),
+        examples=("How many churn predictions were made this week?",),
+        **PREDICTION_SOURCE,
+    ),
+    Metric(
+        name="average_predicted_risk",
+        label="Average predicted churn risk",
+        unit="percent",
+        measure="avg",
+        expression=risk_history.c.score,
+        description="Mean of the churn-risk scores predicted in the period, in percent",
+        words=("risk trend", "average predicted risk", "predicted churn risk"),
+        examples=("How did the predicted churn risk move by day this month?",),
+        **PREDICTION_SOURCE,
     ),
 )

@@ -4,16 +4,19 @@ delivery outcome is copied from the webhook deliveries of their ``customer.risk_
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from core.context import Context
-from core.db import scoped, utcnow
-from plugins.customers.models import Alert, Customer, RiskHistory
-from plugins.customers.predictions import RISK_CHANGED, risk_thresholds, risk_tier
+from core.db import scoped
+from core.metrics.engine import project_timezone, run_queries
+from core.metrics.periods import parse_period, today_in
+from core.metrics.query import MetricQuery
+from plugins.customers.models import RISK_TIERS, Alert, Customer
+from plugins.customers.predictions import RISK_CHANGED, risk_thresholds
 
 
 def riskiest_customers(
@@ -30,39 +33,38 @@ def riskiest_customers(
     )
 
 
-def _day(session: Session, column: Any) -> Any:
-    if session.get_bind().dialect.name == "postgresql":
-        return func.date(func.timezone("UTC", column))
-    return func.date(column)
-
-
 def risk_dashboard(
     session: Session, ctx: Context, days: int = 30, limit: int = 10
 ) -> dict[str, Any]:
-    """High-risk customers, the low/medium/high distribution and the daily average risk."""
+    """High-risk customers, the low/medium/high distribution of the scored customers and the
+    daily average predicted risk over the last ``days`` days of the project's time zone. The
+    figures are the ``scored_customers`` (by ``risk_tier``), ``average_predicted_risk`` and
+    ``risk_predictions`` metrics, read in one batch, so they are what the metrics API says."""
     medium, high = risk_thresholds()
-    tier = risk_tier(Customer.risk_score)
-    distribution = dict.fromkeys(("low", "medium", "high"), 0)
-    for name, count in session.execute(
-        select(tier, func.count())
-        .where(Customer.project_id == ctx.project_id, Customer.risk_score.is_not(None))
-        .group_by(tier)
-    ):
-        distribution[name] = count
-    since = datetime.combine(utcnow().date() - timedelta(days=days - 1), time(), tzinfo=UTC)
-    day = _day(session, RiskHistory.timestamp)
+    timezone = project_timezone(session, ctx.project_id)
+    period = parse_period(f"past {days} days", today_in(timezone))
+    by_tier, by_day = run_queries(
+        session,
+        ctx,
+        [
+            MetricQuery(("scored_customers",), period, group_by=("risk_tier",)),
+            MetricQuery(("average_predicted_risk", "risk_predictions"), period, group_by=("day",)),
+        ],
+        timezone=timezone,
+    )
+    distribution = dict.fromkeys(RISK_TIERS, 0)
+    for row in by_tier.rows:
+        if row["risk_tier"] is not None:
+            distribution[row["risk_tier"]] = row["scored_customers"]
     trend = [
         {
-            "date": value if isinstance(value, date) else date.fromisoformat(value),
-            "average_risk": round(float(average), 4),
-            "predictions": count,
+            "date": row["day"],
+            # Seed 002's average risk is a score from 0 to 1; the metric's is in percent.
+            "average_risk": round(row["average_predicted_risk"] / 100, 4),
+            "predictions": row["risk_predictions"],
         }
-        for value, average, count in session.execute(
-            select(day, func.avg(RiskHistory.score), func.count())
-            .where(RiskHistory.project_id == ctx.project_id, RiskHistory.timestamp >= since)
-            .group_by(day)
-            .order_by(day)
-        )
+        for row in by_day.rows
+        if row["risk_predictions"]
     ]
     return {
         "high_risk_customers": riskiest_customers(session, ctx, limit, min_score=high),

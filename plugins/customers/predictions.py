@@ -38,7 +38,7 @@ def risk_thresholds() -> tuple[float, float]:
 
 
 def risk_tier(score: Any) -> Any:
-    """SQL: the tier of a score column, so the tiers stored and the dashboard's agree."""
+    """SQL: the tier of a score column under the current thresholds, as a prediction stores it."""
     medium, high = risk_thresholds()
     return case((score >= high, "high"), (score >= medium, "medium"), else_="low")
 

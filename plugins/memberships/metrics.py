@@ -9,9 +9,9 @@ counts as a non-member's).
 
 from __future__ import annotations
 
-from sqlalchemy import and_, func
+from sqlalchemy import and_
 
-from core.metrics import Dimension, Metric
+from core.metrics import PROJECT_TODAY, Dimension, Metric
 from plugins.memberships.models import Membership
 from plugins.orders.metrics import brings_revenue, net_total, orders
 
@@ -24,8 +24,8 @@ orders_with_memberships = orders.outerjoin(
     ),
 )
 active_today = and_(
-    memberships.c.start_period <= func.current_date(),
-    memberships.c.end_period >= func.current_date(),
+    memberships.c.start_period <= PROJECT_TODAY,
+    memberships.c.end_period >= PROJECT_TODAY,
 )
 
 MEMBERSHIP_SOURCE = {

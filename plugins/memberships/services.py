@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, delete, false, func, select, update
+from sqlalchemy import Select, delete, false, select, update
 from sqlalchemy.orm import Session
 
 from core.config import setting
@@ -22,8 +22,9 @@ from core.context import Context
 from core.db import get_scoped, scoped, utcnow
 from core.errors import Conflict, Invalid, NotFound
 from core.events import publish
-from core.metrics.engine import project_timezone
-from core.metrics.periods import today_in
+from core.metrics.engine import project_timezone, run_query
+from core.metrics.periods import day, today_in
+from core.metrics.query import MetricQuery
 from core.projects.models import Project
 from plugins.customers import services as customer_services
 from plugins.memberships.models import Membership, MembershipTier
@@ -306,19 +307,11 @@ def customer_tier(session: Session, ctx: Context, name: str) -> dict[str, Any]:
 
 
 def active_members_by_tier(session: Session, ctx: Context) -> dict[str, int]:
-    """How many customers hold an active membership today, per tier (every tier listed)."""
+    """How many customers hold an active membership today, per tier (every tier listed): the
+    ``active_members`` metric by ``tier``, so the assistant says what the metrics API says."""
     today = project_today(session, ctx.project_id)
-    counts = dict(
-        session.execute(
-            select(Membership.tier, func.count())
-            .where(
-                Membership.project_id == ctx.project_id,
-                Membership.start_period <= today,
-                Membership.end_period >= today,
-            )
-            .group_by(Membership.tier)
-        ).all()
-    )
+    query = MetricQuery(("active_members",), day(today), group_by=("tier",))
+    counts = {row["tier"]: row["active_members"] for row in run_query(session, ctx, query).rows}
     return {tier: counts.pop(tier, 0) for tier in list_tiers(session, ctx)} | counts
 
 

@@ -4,11 +4,21 @@ the engine's own time grains), all in the project's time zone."""
 
 from __future__ import annotations
 
+from sqlalchemy import case
+
 from core.metrics import Dimension, Metric
 from plugins.persons.models import Visit
-from plugins.persons.statistics import AGE_BAND, AGE_BANDS
 
 visits = Visit.__table__
+
+AGE_BANDS = ("0-17", "18-30", "31-50", "51+")
+AGE_BAND = case(
+    (visits.c.age.is_(None), None),
+    (visits.c.age < 18, "0-17"),
+    (visits.c.age <= 30, "18-30"),
+    (visits.c.age <= 50, "31-50"),
+    else_="51+",
+)
 
 VISIT_SOURCE = {
     "permission": "view_persons",

@@ -176,7 +176,7 @@ def _visit_shares_view(kind: str) -> type[MethodView]:
     return VisitShares
 
 
-for share_kind in statistics.SHARE_COLUMNS:
+for share_kind in statistics.SHARE_DIMENSIONS:
     blp.route(f"/<uuid:project_id>/statistics/{share_kind}", endpoint=f"statistics-{share_kind}")(
         _visit_shares_view(share_kind)
     )

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from plugins.customers.models import Customer
+from plugins.customers.models import RISK_TIERS, Customer, RiskHistory
 
 TIERS = ("low", "high", "medium", "high", None, "low", "high")
 SCORES = (0.1, 0.8, 0.5, 0.9, None, 0.2, 0.75)
@@ -87,3 +87,59 @@ def test_a_figure_about_now_cannot_be_grouped_by_time(client, project, owner, cu
     )
     assert response.status_code == 422
     assert "risk_tier" in response.get_json()["errors"]["group_by"][0]
+
+
+@pytest.fixture
+def predictions(app, client, project, owner, customers) -> list[RiskHistory]:
+    """Risk predictions of the scored customers from now back to 40 days ago, in a UTC+5
+    project (its days are not UTC days)."""
+    response = client.patch(
+        f"/api/v1/projects/{project['id']}", json={"timezone": "Asia/Tashkent"}, headers=owner
+    )
+    assert response.status_code == 200
+    now = datetime.now(UTC)
+    scored = [c for c in customers if c.risk_score is not None]
+    rows = [
+        RiskHistory(
+            project_id=customer.project_id,
+            customer_id=customer.id,
+            score=customer.risk_score - 0.05 * hours_ago / 24,
+            timestamp=now - timedelta(hours=hours_ago),
+        )
+        for hours_ago in (0, 7, 20, 50, 24 * 12, 24 * 40)
+        for customer in scored
+    ]
+    with app.app_context(), app.extensions["nebulo"].db.session_scope() as session:
+        session.add_all(rows)
+    return rows
+
+
+def test_the_risk_dashboard_shows_the_metrics_figures(client, project, owner, predictions):
+    url = f"/api/v1/customers/{project['id']}/risk/dashboard"
+    dashboard = client.get(url, query_string={"days": 30}, headers=owner).get_json()
+    tiers = run(
+        client, project, owner, metrics=["scored_customers"], period="today", group_by=["risk_tier"]
+    )
+    by_tier = {row["risk_tier"]: row["scored_customers"] for row in tiers["rows"]}
+    assert dashboard["risk_distribution"] == {tier: by_tier.get(tier, 0) for tier in RISK_TIERS}
+    assert dashboard["risk_distribution"] == {tier: TIERS.count(tier) for tier in RISK_TIERS}
+    trend = run(
+        client,
+        project,
+        owner,
+        metrics=["average_predicted_risk", "risk_predictions"],
+        period="past 30 days",
+        group_by=["day"],
+    )
+    assert dashboard["risk_trend"] == [
+        {
+            "date": row["day"],
+            "average_risk": round(row["average_predicted_risk"] / 100, 4),
+            "predictions": row["risk_predictions"],
+        }
+        for row in trend["rows"]
+        if row["risk_predictions"]
+    ]
+    shown = sum(point["predictions"] for point in dashboard["risk_trend"])
+    older = [p for p in predictions if p.timestamp < datetime.now(UTC) - timedelta(days=30)]
+    assert older and shown == len(predictions) - len(older)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
@@ -175,6 +176,47 @@ def test_membership_metrics_count_new_and_active_members_by_tier(club, client, p
         client, project, owner, metrics=["active_members"], period="today", group_by=["tier"]
     )
     assert {r["tier"]: r["active_members"] for r in active["rows"]} == {"gold": 1, "silver": 1}
+
+
+@pytest.mark.parametrize(
+    ("timezone", "first", "last"), [("Pacific/Kiritimati", 0, 1), ("Etc/GMT+12", -1, 0)]
+)
+def test_active_members_turn_over_at_the_projects_midnight(
+    club, client, project, owner, timezone, first, last
+):
+    """A membership that runs on the project's today but not on the server's: from local
+    today in UTC+14, to local today in UTC-12; at any hour one of them is on another date
+    than UTC."""
+    response = client.patch(
+        f"/api/v1/projects/{project['id']}", json={"timezone": timezone}, headers=owner
+    )
+    assert response.status_code == 200, response.get_json()
+    local_today = datetime.now(ZoneInfo(timezone)).date()
+    body = {"customer_id": club.customer("Ana"), "tier": "gold"}
+    for key, offset in (("start_period", first), ("end_period", last)):
+        body[key] = (local_today + timedelta(days=offset)).isoformat()
+    assert client.post(club.url, json=body, headers=club.owner).status_code == 201
+    active = run_metrics(client, project, owner, metrics=["active_members"], period="today")
+    assert active["totals"] == {"active_members": 1}
+
+
+def test_the_members_tool_gives_the_active_members_metric(
+    club, client, project, owner, tool_context
+):
+    for name, tier, start, end in (
+        ("Ana", "gold", -5, 5),
+        ("Bea", "silver", 0, 3),  # starts today
+        ("Cy", "gold", -50, -1),  # ended yesterday
+        ("Dan", "bronze", 1, 10),  # starts tomorrow
+    ):
+        club.member(club.customer(name), start=start, end=end, tier=tier)
+    by_tier = tool_context(tools.members_by_tier)["by_tier"]
+    active = run_metrics(
+        client, project, owner, metrics=["active_members"], period="today", group_by=["tier"]
+    )
+    metric = {row["tier"]: row["active_members"] for row in active["rows"]}
+    assert by_tier == {tier: metric.get(tier, 0) for tier in by_tier}
+    assert sum(by_tier.values()) == sum(metric.values()) == 2
 
 
 def test_member_and_non_member_revenue_split_the_orders(club, client, project, owner):

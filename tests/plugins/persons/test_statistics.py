@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -26,7 +26,7 @@ def tashkent(client, project, owner) -> dict:
 
 
 def _counts(app, project, kind: str, now: datetime) -> list[dict]:
-    ctx = Context(project_id=uuid.UUID(project["id"]), permissions=frozenset())
+    ctx = Context(project_id=uuid.UUID(project["id"]), permissions=frozenset({"view_persons"}))
     with app.app_context(), app.extensions["nebulo"].db.session_scope() as session:
         return statistics.visit_counts(session, ctx, kind, now=now)
 
@@ -52,6 +52,56 @@ def test_visit_counts_per_hour_are_local_hours(app, camera, tashkent):
     assert [point["value"] for point in hours] == [0, 0, 0, 2, 0, 0]
     today = _counts(app, tashkent, "day", datetime(2026, 3, 2, 22, 10, tzinfo=UTC))
     assert len(today) == 4 and today[1] == {"date": "2026-03-03T01:00", "value": 2}
+
+
+def visits_metric(client, project, owner, **body) -> list[dict]:
+    """The rows of the ``visits`` metric as ``/api/v1/metrics`` gives them."""
+    response = client.post(
+        f"/api/v1/metrics/{project['id']}/query",
+        json={"metrics": ["visits"], **body},
+        headers=owner,
+    )
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()["rows"]
+
+
+@pytest.fixture
+def recent_visits(camera, tashkent) -> dict:
+    """Visits from now back to 40 days ago (some within the last hours), in a UTC+5 project."""
+    now = datetime.now(UTC)
+    for seed, hours_ago in enumerate((0, 0, 3, 5, 20, 30, 24 * 6, 24 * 20, 24 * 40)):
+        moment = now - timedelta(hours=hours_ago)
+        camera.detected(face(seed), entry_time=moment.strftime("%Y-%m-%dT%H:%M:%SZ"))
+    return tashkent
+
+
+@pytest.mark.parametrize("kind", ["week", "month"])
+def test_daily_visit_counts_are_the_visits_metric_by_day(
+    client, recent_visits, persons_url, owner, kind
+):
+    points = client.get(f"{persons_url}/statistics/visit-count?type={kind}", headers=owner)
+    points = points.get_json()
+    rows = visits_metric(
+        client, recent_visits, owner,
+        start=points[0]["date"], end=points[-1]["date"], group_by=["day"],
+    )  # fmt: skip
+    assert points == [{"date": row["day"], "value": row["visits"]} for row in rows]
+    assert sum(point["value"] for point in points) >= 2
+
+
+@pytest.mark.parametrize("kind", ["last_6_hours", "day"])
+def test_hourly_visit_counts_are_the_visits_metric_by_day_and_hour(
+    client, recent_visits, persons_url, owner, kind
+):
+    points = client.get(f"{persons_url}/statistics/visit-count?type={kind}", headers=owner)
+    points = points.get_json()
+    days = sorted({point["date"][:10] for point in points})
+    rows = visits_metric(
+        client, recent_visits, owner, start=days[0], end=days[-1], group_by=["day", "hour"]
+    )
+    by_hour = {f"{row['day']}T{row['hour']:02d}:00": row["visits"] for row in rows}
+    assert [point["value"] for point in points] == [by_hour.get(p["date"], 0) for p in points]
+    assert sum(point["value"] for point in points) >= 2
 
 
 def test_the_visit_count_endpoint_checks_its_type(client, camera, persons_url, owner):
@@ -83,6 +133,41 @@ def test_shares_by_gender_body_type_age_band_and_emotion_counts(client, camera, 
     assert {point["type"] for point in stats("age")} == {"18-30", "31-50", "51+"}
     assert stats("emotion") == [{"type": "Happy", "value": 2}, {"type": "Sad", "value": 1}]
     assert client.get(f"{persons_url}/statistics/height", headers=owner).status_code == 404
+
+
+@pytest.mark.parametrize("kind", sorted(statistics.SHARE_DIMENSIONS))
+def test_shares_are_the_visits_metric_over_all_visits(
+    client, camera, project, persons_url, owner, kind
+):
+    camera.detected(
+        face(0),
+        gender="Female",
+        age=25,
+        emotion="Happy",
+        body_type="Slim",
+        entry_time="2019-05-04T10:00:00Z",
+    )  # an old visit counts too
+    camera.detected(face(1), gender="Female", age=40, emotion="Happy", body_type="Slim")
+    camera.detected(face(2), gender="Male", age=60, emotion="Sad", body_type="Large")
+    camera.detected(face(3), gender="Male", age=16, emotion="Happy", body_type="Slim")
+    camera.detected(face(4))  # fmt: skip
+    dimension = statistics.SHARE_DIMENSIONS[kind]
+    period = statistics.ALL_TIME
+    rows = visits_metric(
+        client, project, owner,
+        start=period.start.isoformat(), end=period.end.isoformat(), group_by=[dimension],
+    )  # fmt: skip
+    reported = [row for row in rows if row[dimension] is not None]
+    points = client.get(f"{persons_url}/statistics/{kind}", headers=owner).get_json()
+    if kind == "emotion":
+        assert points == [{"type": row[dimension], "value": row["visits"]} for row in reported]
+    else:
+        total = sum(row["visits"] for row in reported)
+        assert points == [
+            {"type": row[dimension], "percentage": round(100 * row["visits"] / total, 1)}
+            for row in reported
+        ]
+    assert len(points) >= 2
 
 
 def test_statistics_of_a_project_without_visits_are_empty(client, persons_url, owner):
