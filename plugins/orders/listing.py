@@ -34,6 +34,7 @@ from sqlalchemy.sql.functions import FunctionElement
 from core.context import Context
 from core.db import Base, Money, UTCDateTime, money_as_float
 from core.pagination import CountedPage, counted_page, page_rows
+from core.schemas import isoformat_z
 from plugins.orders import schemas, services
 from plugins.orders.models import Order, OrderItem
 
@@ -120,6 +121,12 @@ def _utc_time_sqlite(element: utc_time, compiler: Any, **kw: Any) -> str:
     return compiler.process(element.clauses, **kw)  # stored as UTC wall time already
 
 
+JSON_OPTIONS = orjson.OPT_NAIVE_UTC | orjson.OPT_UTC_Z
+"""How a dumped row is written: its ISO times are naive UTC wall times (:class:`utc_time`),
+which orjson then writes as :func:`core.schemas.isoformat_z` would ("...T04:41:00.5Z"), in
+Rust rather than with a Python call per value."""
+
+
 @dataclass(frozen=True)
 class DumpPlan:
     """What to select for a schema, and how a row of it is dumped."""
@@ -128,7 +135,8 @@ class DumpPlan:
     """The SQL expressions to select, in this order: one per field of the schema read from
     a column, then the columns that its property fields read."""
     dump: Dumper
-    """A row of ``columns`` (a longer one is fine) as ``schema.dump`` gives the record."""
+    """A row of ``columns`` (a longer one is fine) as ``schema.dump`` gives the record, once
+    written with :data:`JSON_OPTIONS`: ISO times stay naive UTC ``datetime`` values."""
 
 
 def dump_plan(
@@ -192,7 +200,10 @@ def _column_form(
     elif UNCHANGED_BY_DUMP.get(type(field)) is column.type.python_type:
         form, convert = column, None
     elif isinstance(column.type, UTCDateTime) and type(field)._serialize is DATETIME_SERIALIZE:
-        form, convert = utc_time(column), _utc_time_formatter(field)
+        # ISO times are left to orjson (:data:`JSON_OPTIONS`), which writes them as the field
+        written_by = field.SERIALIZATION_FUNCS.get(field.format or field.DEFAULT_FORMAT)
+        by_orjson = written_by is isoformat_z
+        form, convert = utc_time(column), None if by_orjson else _utc_time_formatter(field)
     else:
         form, convert = column, _serializer(field)
     if from_json:
@@ -299,9 +310,13 @@ def counted_order_page(shape: tuple[str, ...]) -> CountedPage:
     return counted_page(page, select(orders.id).where(*conditions))
 
 
-def order_page(session: Session, ctx: Context, filters: dict[str, Any]) -> list[dict[str, Any]]:
-    """One page of the orders matching ``filters`` (``services.list_orders``) as
-    ``OrderSchema(many=True).dump`` gives them, items included; sets the pagination header."""
+def order_page_json(session: Session, ctx: Context, filters: dict[str, Any]) -> bytes:
+    """The JSON of one page of the orders matching ``filters`` (``services.list_orders``) as
+    ``OrderSchema(many=True)`` writes them, items included; sets the pagination header."""
+    return orjson.dumps(_order_page(session, ctx, filters), option=JSON_OPTIONS) + b"\n"
+
+
+def _order_page(session: Session, ctx: Context, filters: dict[str, Any]) -> list[dict[str, Any]]:
     query = services.order_query(ctx, filters)
     order_plan, item_plan = page_plans()
     page = []

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from flask import jsonify
+from flask import current_app
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import EXCLUDE, fields, validate
@@ -15,7 +15,7 @@ from core.limits import rate_limit
 from core.pagination import paginate
 from core.schemas import MessageSchema, PageArgs, StrictSchema
 from plugins.orders import carts, catalog, services, statistics
-from plugins.orders.listing import order_page
+from plugins.orders.listing import order_page_json
 from plugins.orders.schemas import (
     BulkCartProductsResultSchema,
     BulkCartProductsSchema,
@@ -68,7 +68,9 @@ class Orders(MethodView):
     def get(self, args, project_id: UUID):
         """Orders, newest first; filters: status, provider, customer, person, days, dates, text."""
         ctx = project_context(project_id, "view_order")
-        return jsonify(order_page(get_session(), ctx, args))
+        return current_app.response_class(
+            order_page_json(get_session(), ctx, args), mimetype="application/json"
+        )
 
     @rate_limit("NEBULO_RATE_LIMIT_CREATE_ORDER")
     @orders_blp.arguments(IdempotencyHeader, location="headers", as_kwargs=True)
