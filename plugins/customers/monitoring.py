@@ -12,9 +12,10 @@ from sqlalchemy.orm import Session
 
 from core.context import Context
 from core.db import scoped
-from core.metrics.engine import project_timezone, run_queries
+from core.metrics import Period
+from core.metrics.engine import project_timezone, run_queries, run_query
 from core.metrics.periods import parse_period, today_in
-from core.metrics.query import MetricQuery
+from core.metrics.query import MetricQuery, MetricResult
 from plugins.customers.models import RISK_TIERS, Alert, Customer
 from plugins.customers.predictions import RISK_CHANGED, risk_thresholds
 
@@ -33,6 +34,28 @@ def riskiest_customers(
     )
 
 
+def risk_tier_query(period: Period) -> MetricQuery:
+    """The scored customers by risk tier: the dashboard's distribution. A figure about now, so
+    ``period`` changes nothing; it is there for batching with dated queries."""
+    return MetricQuery(("scored_customers",), period, group_by=("risk_tier",))
+
+
+def risk_distribution(by_tier: MetricResult) -> dict[str, int]:
+    """Customers per tier from :func:`risk_tier_query`'s answer, every tier named."""
+    distribution = dict.fromkeys(RISK_TIERS, 0)
+    for row in by_tier.rows:
+        if row["risk_tier"] is not None:
+            distribution[row["risk_tier"]] = row["scored_customers"]
+    return distribution
+
+
+def current_risk_distribution(session: Session, ctx: Context) -> dict[str, int]:
+    """The low/medium/high distribution alone, for callers that need no dashboard."""
+    timezone = project_timezone(session, ctx.project_id)
+    today = parse_period("today", today_in(timezone))
+    return risk_distribution(run_query(session, ctx, risk_tier_query(today), timezone=timezone))
+
+
 def risk_dashboard(
     session: Session, ctx: Context, days: int = 30, limit: int = 10
 ) -> dict[str, Any]:
@@ -47,15 +70,11 @@ def risk_dashboard(
         session,
         ctx,
         [
-            MetricQuery(("scored_customers",), period, group_by=("risk_tier",)),
+            risk_tier_query(period),
             MetricQuery(("average_predicted_risk", "risk_predictions"), period, group_by=("day",)),
         ],
         timezone=timezone,
     )
-    distribution = dict.fromkeys(RISK_TIERS, 0)
-    for row in by_tier.rows:
-        if row["risk_tier"] is not None:
-            distribution[row["risk_tier"]] = row["scored_customers"]
     trend = [
         {
             "date": row["day"],
@@ -68,7 +87,7 @@ def risk_dashboard(
     ]
     return {
         "high_risk_customers": riskiest_customers(session, ctx, limit, min_score=high),
-        "risk_distribution": distribution,
+        "risk_distribution": risk_distribution(by_tier),
         "risk_trend": trend,
         "thresholds": {"medium": medium, "high": high},
     }

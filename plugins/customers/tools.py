@@ -97,12 +97,12 @@ def high_risk_customers(ctx: ToolContext, limit: int = 10) -> dict[str, Any]:
     low, medium or high), and how many customers are in each tier. Scores are the latest
     stored predictions of the project's trained churn model."""
     limit = max(1, min(limit, 100))
-    dashboard = monitoring.risk_dashboard(ctx.session, ctx.context, days=1, limit=1)
     customers = monitoring.riskiest_customers(ctx.session, ctx.context, limit)
+    medium, high = predictions.risk_thresholds()
     return {
         "customers": [_summary(customer) for customer in customers],
-        "risk_distribution": dashboard["risk_distribution"],
-        "thresholds": dashboard["thresholds"],
+        "risk_distribution": monitoring.current_risk_distribution(ctx.session, ctx.context),
+        "thresholds": {"medium": medium, "high": high},
     }
 
 

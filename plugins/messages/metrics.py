@@ -1,8 +1,8 @@
-"""The messages plugin's metrics: inbound, outbound, unread, waiting for a human,
-AI-answered share, first-response time and customers' sentiment, over ``messages``; and the
-bot's outcomes over ``channel_conversations``: conversations the bot handled alone, handoffs
-and their reasons, first-response time of the bot and of people, conversations reopened
-within 7 days."""
+"""The messages plugin's metrics: inbound, outbound, all, unread and flagged for a human
+(now, and of the period's received messages), AI-answered share, first-response time and
+customers' sentiment, over ``messages``; and the bot's outcomes over
+``channel_conversations``: conversations the bot handled alone, handoffs and their reasons,
+first-response time of the bot and of people, conversations reopened within 7 days."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from core.metrics import Dimension, Metric
 from core.metrics.registry import seconds_between
 from plugins.messages.models import (
     HANDOFF_REASONS,
+    OUTBOUND_STATUSES,
     SENTIMENT_LABELS,
     ChannelConversation,
     Message,
@@ -20,6 +21,8 @@ from plugins.messages.models import (
 messages = Message.__table__
 inbound = messages.c.direction == "inbound"
 outbound = messages.c.direction == "outbound"
+unread = inbound & messages.c.is_read.is_(False)
+flagged_for_human = inbound & messages.c.needs_human.is_(True)
 question, reply = messages.alias("question"), messages.alias("reply")
 first_replies = (
     select(
@@ -35,6 +38,10 @@ first_replies = (
 )
 
 CHANNEL = Dimension("channel", "Channel", messages.c.provider, words=("provider", "platform"))
+MESSAGE_STATUS = Dimension(
+    "status", "Message status", messages.c.status, values=("received", *OUTBOUND_STATUSES)
+)
+"""Received for a customer's message; queued, sent, delivered, read or failed for ours."""
 MESSAGE_SOURCE = {
     "permission": "view_messages",
     "source": messages,
@@ -118,7 +125,7 @@ METRICS = (
         label="Unread messages",
         unit="count",
         measure="count",
-        condition=inbound & messages.c.is_read.is_(False),
+        condition=unread,
         description="Received messages nobody has read yet, now",
         words=("unread", "unread messages", "new messages", "not read"),
         examples=("Any unread customer messages?",),
@@ -129,10 +136,39 @@ METRICS = (
         label="Messages waiting for a person",
         unit="count",
         measure="count",
-        condition=inbound & messages.c.needs_human.is_(True) & messages.c.is_read.is_(False),
+        condition=flagged_for_human & messages.c.is_read.is_(False),
         description="Unread received messages the bot flagged for a person, now",
         words=("needs human", "waiting for a human", "flagged messages", "escalated"),
         **NOW,
+    ),
+    Metric(
+        name="all_messages",
+        label="Messages received and sent",
+        unit="count",
+        measure="count",
+        description="Messages of both directions, by when they were received or written",
+        words=("all messages", "message volume", "messages exchanged"),
+        **{**MESSAGE_SOURCE, "dimensions": (CHANNEL, MESSAGE_STATUS)},
+    ),
+    Metric(
+        name="unread_received_messages",
+        label="Messages received in the period still unread",
+        unit="count",
+        measure="count",
+        condition=unread,
+        description="Received messages of the period nobody has read yet (unread_messages "
+        "counts every unread message, however old)",
+        **MESSAGE_SOURCE,
+    ),
+    Metric(
+        name="messages_flagged_for_human",
+        label="Received messages flagged for a person",
+        unit="count",
+        measure="count",
+        condition=flagged_for_human,
+        description="Received messages of the period the bot flagged for a person, read since "
+        "or not (messages_needing_human counts the unread ones, now)",
+        **MESSAGE_SOURCE,
     ),
     Metric(
         name="first_response_time",

@@ -287,6 +287,15 @@ class Stats(MethodView):
     @messages_blp.arguments(StatsArgs, location="query")
     @messages_blp.response(200, StatsSchema)
     def get(self, args, project_id: UUID):
-        """Message counts over ``days``: direction, provider, status, unread, bot, flagged."""
+        """Message counts over the last ``days``: direction, provider, status, unread, bot,
+        flagged.
+
+        The figures are the metrics API's (``all_messages``, ``inbound_messages``,
+        ``outbound_messages``, ``unread_received_messages``, ``ai_answered_messages``,
+        ``messages_flagged_for_human``; by ``channel`` and ``status``) for the period "past N
+        days": ``days`` whole days in the project's time zone, today included (not ``days``
+        times 24 hours back from now). ``unread`` and ``needs_human`` count the period's
+        received messages that are unread now or were flagged for a person.
+        """
         ctx = project_context(project_id, "view_messages")
         return services.message_stats(get_session(), ctx, args["days"])

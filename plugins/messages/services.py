@@ -6,12 +6,12 @@ import logging
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from flask import current_app
 from marshmallow import ValidationError
-from sqlalchemy import Select, case, func, select, update
+from sqlalchemy import Select, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -40,6 +40,9 @@ from core.errors import (
     Unauthorized,
 )
 from core.events import publish
+from core.metrics.engine import project_timezone, run_queries
+from core.metrics.periods import parse_period, today_in
+from core.metrics.query import MetricQuery
 from plugins.messages import bot_settings, conversations, inbound, links, vault
 from plugins.messages.inbound import message_payload
 from plugins.messages.models import ChannelConversation, InboundDelivery, Integration, Message
@@ -778,35 +781,46 @@ def mark_read(session: Session, ctx: Context, message_id: uuid.UUID) -> Message:
 
 
 def message_stats(session: Session, ctx: Context, days: int = 30) -> dict[str, Any]:
-    """Counts over the last ``days``: by direction, provider and status, unread, bot, flagged."""
-    ctx.require("view_messages")
-    since: datetime = utcnow() - timedelta(days=days)
-    recent = scoped(Message, ctx.project_id).where(Message.created_at >= since).subquery()
-    totals = session.execute(
-        select(
-            func.count(),
-            func.sum(case((recent.c.direction == "inbound", 1), else_=0)),
-            func.sum(case(((recent.c.direction == "inbound") & ~recent.c.is_read, 1), else_=0)),
-            func.sum(case((recent.c.ai_generated, 1), else_=0)),
-            func.sum(case((recent.c.needs_human, 1), else_=0)),
-        ).select_from(recent)
-    ).one()
-    by = {}
-    for column in ("provider", "status"):
-        rows = session.execute(
-            select(getattr(recent.c, column), func.count()).group_by(getattr(recent.c, column))
-        )
-        by[column] = {key: count for key, count in rows}
-    total, inbound, unread, ai_generated, flagged = (int(v or 0) for v in totals)
+    """Seed 001's message counts over the past ``days`` days (whole days in the project's
+    time zone, today included): the messages metrics (``plugins/messages/metrics.py``) read
+    in one batch, so they equal what the metrics API and the assistant say for that period.
+    ``unread`` and ``needs_human`` count the period's received messages, not the whole inbox
+    (``unread_messages`` and ``messages_needing_human`` are those)."""
+    timezone = project_timezone(session, ctx.project_id)
+    period = parse_period(f"past {days} days", today_in(timezone))
+    totals, by_channel, by_status = run_queries(
+        session,
+        ctx,
+        [
+            MetricQuery(
+                (
+                    "all_messages",
+                    "inbound_messages",
+                    "outbound_messages",
+                    "unread_received_messages",
+                    "ai_answered_messages",
+                    "messages_flagged_for_human",
+                ),
+                period,
+            ),
+            MetricQuery(("all_messages",), period, group_by=("channel",)),
+            MetricQuery(("all_messages",), period, group_by=("status",)),
+        ],
+        timezone=timezone,
+    )
+    figures = totals.totals
+    statuses = {row["status"]: row["all_messages"] for row in by_status.rows if row["all_messages"]}
     return {
         "period_days": days,
-        "total_messages": total,
-        "inbound": inbound,
-        "outbound": total - inbound,
-        "unread": unread,
-        "ai_generated": ai_generated,
-        "needs_human": flagged,
-        "by_provider": by["provider"],
-        "by_status": by["status"],
-        "failed": by["status"].get("failed", 0),
+        "total_messages": figures["all_messages"],
+        "inbound": figures["inbound_messages"],
+        "outbound": figures["outbound_messages"],
+        "unread": figures["unread_received_messages"],
+        "ai_generated": figures["ai_answered_messages"],
+        "needs_human": figures["messages_flagged_for_human"],
+        "by_provider": {
+            row["channel"]: row["all_messages"] for row in by_channel.rows if row["all_messages"]
+        },
+        "by_status": statuses,
+        "failed": statuses.get("failed", 0),
     }

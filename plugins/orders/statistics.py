@@ -8,6 +8,7 @@ today included, not N times 24 hours back from now.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -16,7 +17,7 @@ from core.context import Context
 from core.metrics import Period
 from core.metrics.engine import project_timezone, run_queries, run_query
 from core.metrics.periods import parse_period, today_in
-from core.metrics.query import MetricQuery
+from core.metrics.query import MetricQuery, MetricResult
 from plugins.orders.catalog import product_ids_by_name
 from plugins.orders.models import ORDER_STATUSES
 from plugins.orders.services import ZERO
@@ -31,32 +32,29 @@ def past_days(days: int, timezone: str) -> Period:
     return parse_period(f"past {days} days", today_in(timezone))
 
 
-def order_summary(session: Session, ctx: Context, days: int = 30) -> dict[str, Any]:
-    """Seed 001's summary over the past ``days`` days, in the currency of most orders; other
-    currencies apart, never added.
+def summary_queries(period: Period) -> list[MetricQuery]:
+    """The summary's queries: orders by currency and status, and the figures by currency.
+    The orders by status are asked by currency too, so that the engine reads both queries
+    in one SELECT."""
+    return [
+        MetricQuery(metrics=("orders",), period=period, group_by=("currency", "status")),
+        MetricQuery(
+            metrics=("orders", "paid_orders", "revenue", "average_order_value"),
+            period=period,
+            group_by=("currency",),
+            order="-orders",
+        ),
+    ]
+
+
+def summary_of(days: int, by_status: MetricResult, by_currency: MetricResult) -> dict[str, Any]:
+    """Seed 001's summary from the answers to :func:`summary_queries`, in the currency of
+    most orders; other currencies apart, never added.
 
     Test orders and orders deleted at their provider count nowhere; revenue is net of refunds
     and leaves out cancelled and refunded orders (which still count as orders). An average
-    order value without any order bringing revenue is 0 (the metrics API says null). The
-    orders by status are asked by currency too, so that the engine reads both queries in one
-    SELECT.
+    order value without any order bringing revenue is 0 (the metrics API says null).
     """
-    timezone = project_timezone(session, ctx.project_id)
-    period = past_days(days, timezone)
-    by_status, by_currency = run_queries(
-        session,
-        ctx,
-        [
-            MetricQuery(metrics=("orders",), period=period, group_by=("currency", "status")),
-            MetricQuery(
-                metrics=("orders", "paid_orders", "revenue", "average_order_value"),
-                period=period,
-                group_by=("currency",),
-                order="-orders",
-            ),
-        ],
-        timezone=timezone,
-    )
     orders_by_status = dict.fromkeys(ORDER_STATUSES, 0)
     for row in by_status.rows:
         orders_by_status[row["status"]] += row["orders"]
@@ -80,6 +78,11 @@ def order_summary(session: Session, ctx: Context, days: int = 30) -> dict[str, A
         "average_order_value": main_figures["average_order_value"],
         "other_currencies": figures,
     }
+
+
+def order_summary(session: Session, ctx: Context, days: int = 30) -> dict[str, Any]:
+    """Seed 001's summary over the past ``days`` days (:func:`summary_of`)."""
+    return summary_of(days, *_over_past_days(session, ctx, days, summary_queries))
 
 
 def top_products(
@@ -116,20 +119,15 @@ def top_products(
     ]
 
 
-def revenue_by_day(session: Session, ctx: Context, days: int = 30) -> list[dict[str, Any]]:
-    """Orders bringing revenue and their net revenue per day (in the project's time zone)
-    and currency over the past ``days`` days; days without such orders are left out."""
-    timezone = project_timezone(session, ctx.project_id)
-    result = run_query(
-        session,
-        ctx,
-        MetricQuery(
-            metrics=("paid_orders", "revenue"),
-            period=past_days(days, timezone),
-            group_by=("day", "currency"),
-        ),
-        timezone=timezone,
+def revenue_by_day_query(period: Period) -> MetricQuery:
+    """Orders bringing revenue and their net revenue per day and currency."""
+    return MetricQuery(
+        metrics=("paid_orders", "revenue"), period=period, group_by=("day", "currency")
     )
+
+
+def revenue_days(by_day: MetricResult) -> list[dict[str, Any]]:
+    """The days of :func:`revenue_by_day_query`'s answer that had orders bringing revenue."""
     return [
         {
             "date": row["day"],
@@ -137,6 +135,39 @@ def revenue_by_day(session: Session, ctx: Context, days: int = 30) -> list[dict[
             "orders": row["paid_orders"],
             "revenue": row["revenue"],
         }
-        for row in result.rows
+        for row in by_day.rows
         if row["paid_orders"]
     ]
+
+
+def revenue_by_day(session: Session, ctx: Context, days: int = 30) -> list[dict[str, Any]]:
+    """Orders bringing revenue and their net revenue per day (in the project's time zone)
+    and currency over the past ``days`` days; days without such orders are left out."""
+    [by_day] = _over_past_days(session, ctx, days, lambda period: [revenue_by_day_query(period)])
+    return revenue_days(by_day)
+
+
+def summary_and_revenue_by_day(
+    session: Session, ctx: Context, days: int = 30
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """:func:`order_summary` and :func:`revenue_by_day` in one batch of the engine, for a
+    caller wanting both (the assistant's ``order_stats``): their SELECTs read the same
+    snapshot, side by side on PostgreSQL, rather than one engine call after the other."""
+    *summary, by_day = _over_past_days(
+        session,
+        ctx,
+        days,
+        lambda period: [*summary_queries(period), revenue_by_day_query(period)],
+    )
+    return summary_of(days, *summary), revenue_days(by_day)
+
+
+def _over_past_days(
+    session: Session,
+    ctx: Context,
+    days: int,
+    queries: Callable[[Period], list[MetricQuery]],
+) -> list[MetricResult]:
+    """The answers to ``queries`` over the past ``days`` days of the project, in one batch."""
+    timezone = project_timezone(session, ctx.project_id)
+    return run_queries(session, ctx, queries(past_days(days, timezone)), timezone=timezone)

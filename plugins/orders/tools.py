@@ -80,8 +80,8 @@ def order_stats(ctx: ToolContext, days: int = 30) -> dict[str, Any]:
     """Orders, revenue (net of refunds), orders by status and average order value over the
     last ``days`` whole days (today included), in the currency of most orders; other
     currencies are listed apart."""
-    summary = SummarySchema().dump(statistics.order_summary(ctx.session, ctx.context, days))
-    by_day = statistics.revenue_by_day(ctx.session, ctx.context, days)
+    figures, by_day = statistics.summary_and_revenue_by_day(ctx.session, ctx.context, days)
+    summary = SummarySchema().dump(figures)
     in_currency = (row for row in by_day if row["currency"] == summary["currency"])
     best = max(in_currency, key=lambda row: row["revenue"], default=None)
     summary["best_day"] = RevenueDaySchema().dump(best) if best else None

@@ -8,7 +8,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from assistant.tools import ToolContext
+from core.context import Context
 from plugins.customers.models import RISK_TIERS, Customer, RiskHistory
+from plugins.customers.tools import high_risk_customers
 
 TIERS = ("low", "high", "medium", "high", None, "low", "high")
 SCORES = (0.1, 0.8, 0.5, 0.9, None, 0.2, 0.75)
@@ -143,3 +146,24 @@ def test_the_risk_dashboard_shows_the_metrics_figures(client, project, owner, pr
     shown = sum(point["predictions"] for point in dashboard["risk_trend"])
     older = [p for p in predictions if p.timestamp < datetime.now(UTC) - timedelta(days=30)]
     assert older and shown == len(predictions) - len(older)
+
+
+def test_the_riskiest_customers_tool_gives_the_scored_customers_by_tier(
+    app, client, project, owner, customers
+):
+    permissions = app.extensions["nebulo"].permissions_for_role("viewer")
+    with app.app_context(), app.extensions["nebulo"].db.session_scope() as session:
+        context = Context(project_id=uuid.UUID(project["id"]), permissions=permissions)
+        answer = high_risk_customers.run(ToolContext(session, context), {"limit": 2})
+    tiers = run(
+        client, project, owner, metrics=["scored_customers"], period="today", group_by=["risk_tier"]
+    )
+    by_tier = {row["risk_tier"]: row["scored_customers"] for row in tiers["rows"]}
+    assert answer["risk_distribution"] == {tier: by_tier.get(tier, 0) for tier in RISK_TIERS}
+    assert answer["risk_distribution"] == {tier: TIERS.count(tier) for tier in RISK_TIERS}
+    dashboard = client.get(
+        f"/api/v1/customers/{project['id']}/risk/dashboard", headers=owner
+    ).get_json()
+    assert answer["thresholds"] == dashboard["thresholds"]
+    top_scores = sorted((s for s in SCORES if s is not None), reverse=True)[:2]
+    assert [c["risk_score"] for c in answer["customers"]] == top_scores

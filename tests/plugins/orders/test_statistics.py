@@ -4,11 +4,16 @@ added together."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 
+from assistant.tools import ToolContext
+from core.context import Context
+from core.metrics.scans import ScanPlan
+from plugins.orders.tools import order_stats
 from tests.plugins.orders.conftest import UNLIMITED_CREATES
 
 TIMEZONE = "Pacific/Auckland"
@@ -177,3 +182,26 @@ def test_revenue_by_day_is_the_metrics_apis_by_local_day_and_currency(store, sal
         for back, o in made
         if back < 30 and o["status"] not in ("cancelled", "refunded")
     }
+
+
+def test_the_order_stats_tool_is_the_summary_and_best_day_read_in_one_batch(
+    app, store, sales, monkeypatch
+):
+    client, *_ = sales
+    summary = stats(client, store, "summary", days=30)
+    by_day = stats(client, store, "revenue-by-day", days=30)
+    batches = []
+    answer_batch = ScanPlan.run
+
+    def counted(plan: ScanPlan) -> None:
+        batches.append(plan)
+        answer_batch(plan)
+
+    monkeypatch.setattr(ScanPlan, "run", counted)
+    permissions = app.extensions["nebulo"].permissions_for_role("viewer")
+    with app.app_context(), app.extensions["nebulo"].db.session_scope() as session:
+        context = Context(project_id=uuid.UUID(store.project["id"]), permissions=permissions)
+        answer = order_stats.run(ToolContext(session, context), {"days": 30})
+    assert len(batches) == 1
+    in_currency = [day for day in by_day if day["currency"] == summary["currency"]]
+    assert answer == {**summary, "best_day": max(in_currency, key=lambda day: day["revenue"])}
