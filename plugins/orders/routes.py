@@ -24,6 +24,7 @@ from plugins.orders.schemas import (
     CartCreateSchema,
     CategorySchema,
     CategoryUpdateSchema,
+    DailyArgs,
     DaysArgs,
     OrderCreateSchema,
     OrderListArgs,
@@ -191,7 +192,7 @@ class TopProducts(MethodView):
 
 @orders_blp.route("/<uuid:project_id>/stats/revenue-by-day")
 class RevenueByDay(MethodView):
-    @orders_blp.arguments(DaysArgs, location="query")
+    @orders_blp.arguments(DailyArgs, location="query")
     @orders_blp.response(200, RevenueDaySchema(many=True))
     def get(self, args, project_id: UUID):
         """Orders and revenue per day over the last ``days``.

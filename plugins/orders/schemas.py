@@ -16,6 +16,7 @@ from marshmallow import (
 )
 
 from core.db import CENT, to_money
+from core.metrics.engine import MAX_BUCKETS
 from core.schemas import PageArgs, StrictSchema
 from plugins.orders.models import ORDER_STATUSES
 
@@ -519,6 +520,14 @@ class OrderListArgs(PageArgs):
 
 class DaysArgs(StrictSchema):
     days = fields.Integer(load_default=30, validate=validate.Range(min=1, max=36500))
+
+
+class DailyArgs(StrictSchema):
+    days = fields.Integer(
+        load_default=30,
+        validate=validate.Range(min=1, max=MAX_BUCKETS),
+        metadata={"description": f"At most {MAX_BUCKETS}: the longest series by day"},
+    )
 
 
 class TopProductsArgs(DaysArgs):

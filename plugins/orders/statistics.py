@@ -9,6 +9,7 @@ today included, not N times 24 hours back from now.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -16,7 +17,7 @@ from sqlalchemy.orm import Session
 from core.context import Context
 from core.metrics import Period
 from core.metrics.engine import project_timezone, run_queries, run_query
-from core.metrics.periods import parse_period, today_in
+from core.metrics.periods import today_in
 from core.metrics.query import MetricQuery, MetricResult
 from plugins.orders.catalog import product_ids_by_name
 from plugins.orders.models import ORDER_STATUSES
@@ -28,8 +29,10 @@ DEFAULT_CURRENCY = "USD"
 
 def past_days(days: int, timezone: str) -> Period:
     """The ``days`` whole days up to today in ``timezone``, today included: the period "past
-    N days" names in the metrics API and to the assistant."""
-    return parse_period(f"past {days} days", today_in(timezone))
+    N days" names in the metrics API and to the assistant (whose grammar stops at 9,999 days,
+    where the seed's summary takes up to a century)."""
+    today = today_in(timezone)
+    return Period(today - timedelta(days=days - 1), today, f"past {days} days")
 
 
 def summary_queries(period: Period) -> list[MetricQuery]:

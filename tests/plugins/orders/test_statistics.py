@@ -14,6 +14,7 @@ from assistant.tools import ToolContext
 from core.context import Context
 from core.metrics.scans import ScanPlan
 from plugins.orders.tools import order_stats
+from tests.core.helpers import assert_error
 from tests.plugins.orders.conftest import UNLIMITED_CREATES
 
 TIMEZONE = "Pacific/Auckland"
@@ -205,3 +206,13 @@ def test_the_order_stats_tool_is_the_summary_and_best_day_read_in_one_batch(
     assert len(batches) == 1
     in_currency = [day for day in by_day if day["currency"] == summary["currency"]]
     assert answer == {**summary, "best_day": max(in_currency, key=lambda day: day["revenue"])}
+
+
+def test_a_series_by_day_longer_than_the_engine_lists_is_a_422(client, store):
+    longest = client.get(f"{store.orders}/stats/revenue-by-day?days=5000", headers=store.owner)
+    assert longest.status_code == 200, longest.get_json()
+    response = client.get(f"{store.orders}/stats/revenue-by-day?days=5001", headers=store.owner)
+    assert_error(response, 422)
+    assert "days" in response.get_json()["errors"]
+    summary = client.get(f"{store.orders}/stats/summary?days=36500", headers=store.owner)
+    assert summary.status_code == 200, summary.get_json()
