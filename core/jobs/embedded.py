@@ -126,8 +126,10 @@ class EmbeddedDispatcher:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     waiting, running = len(self._due), self._running
+                    due = f", the next due in {self._due[0][0] - time.monotonic():.1f} s"
                     raise TimeoutError(
-                        f"{waiting} job(s) waiting and {running} running after {timeout:g} s"
+                        f"{waiting} job(s) waiting{due if waiting else ''} and {running} "
+                        f"running after {timeout:g} s"
                     )
                 self._condition.wait(remaining)
 
