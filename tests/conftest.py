@@ -19,6 +19,7 @@ from core import migrate
 from core.app import create_app
 from core.config import load_settings
 from core.db import Base
+from core.jobs.embedded import EmbeddedDispatcher
 from core.testing import TEST_SETTINGS, ApiClient
 
 POSTGRES_URL = os.environ.get(
@@ -97,6 +98,8 @@ def _clean_state(request):
         return
     app = request.getfixturevalue("app")
     state = app.extensions["nebulo"]
+    if isinstance(state.jobs, EmbeddedDispatcher):
+        state.jobs.forget_waiting()  # one app for the session: a case's retries are its own
     with state.db.engine.begin() as connection:
         for table in reversed(Base.metadata.sorted_tables):
             connection.execute(table.delete())

@@ -133,6 +133,14 @@ class EmbeddedDispatcher:
                     )
                 self._condition.wait(remaining)
 
+    def forget_waiting(self) -> None:
+        """Drop the jobs waiting in this process (due retries included); their rows stay as
+        they are, and the next process resumes the queued ones. For a test suite that empties
+        the database between cases, so one case's pending retry is not waited for by the next."""
+        with self._condition:
+            self._due.clear()
+            self._condition.notify_all()
+
     def stop(self, timeout: float = 5.0) -> None:
         """Stop taking jobs; wait up to ``timeout`` for running ones (a job still running after
         that keeps its daemon thread until the process exits, and its lease then expires)."""
@@ -195,6 +203,14 @@ class ChildProcessDispatcher:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"{unfinished} job(s) unfinished after {timeout:g} s")
             time.sleep(0.05)
+
+    def forget_waiting(self) -> None:
+        """Drop the jobs waiting in this process (due retries included); their rows stay as
+        they are, and the next process resumes the queued ones. For a test suite that empties
+        the database between cases, so one case's pending retry is not waited for by the next."""
+        with self._condition:
+            self._due.clear()
+            self._condition.notify_all()
 
     def stop(self, timeout: float = 5.0) -> None:
         with self._lock:
