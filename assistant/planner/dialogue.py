@@ -18,8 +18,10 @@ from typing import Any
 from assistant.planner.parse import Parsed
 from assistant.providers.base import ChatMessage
 from core.metrics.periods import (
+    KINDS,
     RELATIVE,
     Period,
+    is_unit_before,
     month_of,
     period_text,
     quarter_of,
@@ -84,7 +86,10 @@ def period_from_dates(stated: Mapping[str, str]) -> Period:
     """A period an answer stated as dates, with the calendar unit its dates make up."""
     start, end = date.fromisoformat(stated["start"]), date.fromisoformat(stated["end"])
     label = stated.get("label") or f"{start} to {end}"
-    if start == end:
+    so_far = label.split()
+    if len(so_far) == 2 and so_far[0] == "this" and so_far[1] in KINDS:
+        kind = so_far[1]  # a unit so far: "this month" on its first day is no single day
+    elif start == end:
         kind = "day"
     elif start.weekday() == 0 and end == start + timedelta(days=6):
         kind = "week"
@@ -165,6 +170,8 @@ def _comparison_named(parsed: Parsed, state: State | None) -> str | None:
     if state is None or state.period is None or parsed.period is None or not parsed.compare:
         return None
     period = parsed.period[0]
+    if is_unit_before(state.period, period):
+        return "previous_period"
     for how in ("previous_period", "previous_year"):
         shifted = shift_period(state.period, how)
         if (shifted.start, shifted.end) == (period.start, period.end):

@@ -51,6 +51,7 @@ from core.metrics.periods import (
     RELATIVE,
     Period,
     add_months,
+    is_unit_before,
     parse_period,
     period_text,
     shift_period,
@@ -272,11 +273,9 @@ def _second_period_is_a_comparison(parsed: Parsed) -> None:
     (main, text), (other, other_text) = parsed.periods
     parsed.periods = [(main, text)]
     previous = shift_period(main, "previous_period")
-    # "this month vs last month": the unit before, compared day for day with a unit so far
-    unit_before = other.kind == main.kind != "custom" and other.start == previous.start
     if (
         _dates(other) == _dates(previous)
-        or unit_before
+        or is_unit_before(main, other)
         or (other.end - other.start == main.end - main.start and PREVIOUS & set(other_text.split()))
     ):
         parsed.compare = "previous_period"

@@ -158,6 +158,13 @@ def is_partial(period: Period) -> bool:
     return period.kind != "custom" and period.end < _unit_containing(period.kind, period.start).end
 
 
+def is_unit_before(period: Period, other: Period) -> bool:
+    """Whether ``other`` is the calendar unit just before ``period``: "last month" named
+    after "this month" asks for the comparison, day for day while this month runs."""
+    before = shift_period(period, "previous_period")
+    return other.kind == period.kind != "custom" and other.start == before.start
+
+
 def shift_period(period: Period, how: str) -> Period:
     """The period compared with ``period``.
 

@@ -12,7 +12,6 @@ from core.metrics import Dimension, Metric
 from core.metrics.registry import seconds_between
 from plugins.messages.models import (
     HANDOFF_REASONS,
-    OUTBOUND_STATUSES,
     SENTIMENT_LABELS,
     ChannelConversation,
     Message,
@@ -38,10 +37,10 @@ first_replies = (
 )
 
 CHANNEL = Dimension("channel", "Channel", messages.c.provider, words=("provider", "platform"))
-MESSAGE_STATUS = Dimension(
-    "status", "Message status", messages.c.status, values=("received", *OUTBOUND_STATUSES)
-)
-"""Received for a customer's message; queued, sent, delivered, read or failed for ours."""
+MESSAGE_STATUS = Dimension("message_status", "Message status", messages.c.status)
+"""Received for a customer's message; queued, sent, delivered, read or failed for ours. Its
+values are not declared: the assistant would read "sent" in "did the bot send" or "read" in
+"did anyone read" as filters; a filter value is checked against the project's messages."""
 MESSAGE_SOURCE = {
     "permission": "view_messages",
     "source": messages,

@@ -804,12 +804,14 @@ def message_stats(session: Session, ctx: Context, days: int = 30) -> dict[str, A
                 period,
             ),
             MetricQuery(("all_messages",), period, group_by=("channel",)),
-            MetricQuery(("all_messages",), period, group_by=("status",)),
+            MetricQuery(("all_messages",), period, group_by=("message_status",)),
         ],
         timezone=timezone,
     )
     figures = totals.totals
-    statuses = {row["status"]: row["all_messages"] for row in by_status.rows if row["all_messages"]}
+    statuses = {
+        row["message_status"]: row["all_messages"] for row in by_status.rows if row["all_messages"]
+    }
     return {
         "period_days": days,
         "total_messages": figures["all_messages"],

@@ -5,7 +5,7 @@ whole planner on the demo data: ``test_question_set.py``.)"""
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -160,6 +160,17 @@ def test_answers_state_figures_in_their_unit_and_the_period_as_dates():
     assert when(period) == "last week (23–29 Nov 2026)"
     fitted = datetime(2026, 12, 1, 4, 41, 0, 415067, tzinfo=UTC)
     assert scalar_text(fitted) == scalar_text(fitted.isoformat()) == "2026-12-01 04:41"
+
+
+@pytest.mark.parametrize("first_day", [date(2026, 11, 1), date(2026, 11, 1) + timedelta(days=11)])
+def test_last_month_after_this_month_so_far_asks_for_the_comparison(words, first_day):
+    stated = {"start": "2026-11-01", "end": first_day.isoformat(), "label": "this month"}
+    state = State({"metrics": ["revenue"], "period": "this month"}, period_from_dates(stated))
+    assert state.period.kind == "month"
+    follow = parse("compared to last month?", words, first_day, state.period)
+    query = merge(follow, state, [])
+    assert query.arguments["compare"] == "previous_period"
+    assert query.arguments["period"] == "this month"
 
 
 def test_a_whole_question_that_names_no_figure_keeps_nothing_of_the_one_before(words):

@@ -88,9 +88,11 @@ def test_the_stats_are_the_metrics_apis_figures(client, project, owner, traffic,
         ],
     )["totals"]
     by_channel = metrics(client, project, owner, days, ["all_messages"], group_by=["channel"])
-    by_status = metrics(client, project, owner, days, ["all_messages"], group_by=["status"])
+    by_status = metrics(client, project, owner, days, ["all_messages"], group_by=["message_status"])
     statuses = {
-        row["status"]: row["all_messages"] for row in by_status["rows"] if row["all_messages"]
+        row["message_status"]: row["all_messages"]
+        for row in by_status["rows"]
+        if row["all_messages"]
     }
     assert stats == {
         "period_days": days,

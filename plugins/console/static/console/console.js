@@ -204,7 +204,7 @@
       width: "container",
       height: { step: 22 },
       autosize: { type: "fit-x", contains: "padding" },
-      data: { values: rows.map((row) => ({ ...row, [dimension]: row[dimension] ?? "(none)" })) },
+      data: { values: rows.map((row) => ({ ...row, [dimension]: row[dimension] ?? `(no ${dimension})` })) },
       mark: { type: "bar", tooltip: true },
       encoding: {
         y: { field: dimension, type: "nominal", sort: "-x", title: null },
@@ -216,6 +216,19 @@
   async function draw(element, spec) {
     await loadVega();
     await window.vegaEmbed(element, spec, { actions: false, renderer: "svg" });
+    const svg = element.querySelector("svg");
+    if (svg && svg.getAttribute("width") === "0") resizeWhenWide(element);
+  }
+
+  /* A "container"-wide chart drawn before its panel was laid out (a page being shown) is 0 px
+     wide: Vega reads the container's width when it renders and on window resize only. */
+  function resizeWhenWide(element) {
+    const observer = new ResizeObserver(() => {
+      if (!element.clientWidth) return;
+      observer.disconnect();
+      window.dispatchEvent(new Event("resize"));
+    });
+    observer.observe(element);
   }
 
   /* ---- assistant answers as tables ------------------------------------------------------- */
