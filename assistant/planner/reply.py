@@ -9,6 +9,8 @@ from typing import Any
 from assistant.planner.route import scalar_text, write_answer
 
 MAX_TABLE_ROWS = 12
+EXTREMES = ("highest", "lowest")  # by ascending: "the highest revenue"
+COUNTED_EXTREMES = ("most", "fewest")  # "the most orders"
 OPENERS = ("today", "yesterday", "this ", "last ", "past ", "since ")
 
 
@@ -153,10 +155,9 @@ def _table(result, names, units, labels, dimension_labels, subject, period, asce
     if len(rows) == 1 and len(group_by) == 1 and result.get("comparison_period") is None:
         top = cell(rows[0][group_by[0]], group_by[0], units)
         value = value_text(rows[0][first], units[first])
-        return (
-            f"The {dims} with the {'lowest' if ascending else 'highest'} "
-            f"{labels[first].lower()} {period} was {top}, with {value}."
-        )
+        extreme = (COUNTED_EXTREMES if units[first] == "count" else EXTREMES)[ascending]
+        measure = f"{extreme} {labels[first].lower()}"
+        return f"The {dims} with the {measure} {period} was {top}, with {value}."
     columns = [*group_by]
     for name in names:
         columns.append(name)

@@ -13,7 +13,7 @@ from assistant.planner import policy
 from assistant.planner.choose import as_asked, in_family
 from assistant.planner.dialogue import State, is_follow_up, last_state, merge, period_from_dates
 from assistant.planner.parse import parse
-from assistant.planner.reply import cell, dates_text, value_text, when
+from assistant.planner.reply import cell, dates_text, metric_answer, value_text, when
 from assistant.planner.route import extract_arguments, scalar_text
 from assistant.planner.vocabulary import stem, tokenize, vocabulary
 from assistant.providers.base import ChatMessage, ToolCall
@@ -180,6 +180,29 @@ def test_a_whole_question_that_names_no_figure_keeps_nothing_of_the_one_before(w
         assert not is_follow_up(parsed, state), question
     for question in ("by day?", "compared to last month?", "and cancelled ones?"):
         assert is_follow_up(parse(question, words, TODAY, None), state), question
+
+
+@pytest.mark.parametrize(
+    ("metric", "unit", "ascending", "said"),
+    [
+        ("orders", "count", False, "the most orders"),
+        ("orders", "count", True, "the fewest orders"),
+        ("revenue", "money", False, "the highest revenue"),
+    ],
+)
+def test_the_top_row_is_said_with_the_word_its_unit_takes(metric, unit, ascending, said):
+    result = {
+        "units": {metric: unit},
+        "metrics": [{"name": metric}],
+        "period": parse_period("last week", TODAY).as_dict(),
+        "group_by": ["hour"],
+        "rows": [{"hour": 15, metric: 17}],
+        "totals": {metric: 17},
+        "comparison_period": None,
+    }
+    labels = {metric: metric.capitalize()}
+    answer = metric_answer(result, labels, {"hour": "Hour"}, True, [], ascending)
+    assert answer.startswith(f"The hour with {said} last week (23–29 Nov 2026) was 15:00–16:00")
 
 
 @pytest.mark.parametrize(
