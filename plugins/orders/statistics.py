@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from core.context import Context
 from core.metrics import Period
-from core.metrics.engine import project_timezone, run_queries, run_query
+from core.metrics.engine import project_timezone, run_queries
 from core.metrics.periods import today_in
 from core.metrics.query import MetricQuery, MetricResult
 from plugins.orders.catalog import product_ids_by_name
@@ -95,18 +95,19 @@ def top_products(
     ties by name; cancelled and refunded orders left out. A product is an item's name, as the
     metrics' ``product`` dimension groups them; ``product_id`` is the catalog product of that
     name (none for a free-text item)."""
-    timezone = project_timezone(session, ctx.project_id)
-    result = run_query(
+    [result] = _over_past_days(
         session,
         ctx,
-        MetricQuery(
-            metrics=("items_sold", "product_revenue", "paid_orders_with_product"),
-            period=past_days(days, timezone),
-            group_by=("product", "currency"),
-            order="-items_sold",
-            limit=limit,
-        ),
-        timezone=timezone,
+        days,
+        lambda period: [
+            MetricQuery(
+                metrics=("items_sold", "product_revenue", "paid_orders_with_product"),
+                period=period,
+                group_by=("product", "currency"),
+                order="-items_sold",
+                limit=limit,
+            )
+        ],
     )
     ids = product_ids_by_name(session, ctx, (row["product"] for row in result.rows))
     return [
