@@ -175,6 +175,8 @@ def shift_period(period: Period, how: str) -> Period:
     starts in ("the week before that")."""
     if how == "previous_year":
         start, end = add_months(period.start, -12), add_months(period.end, -12)
+        if period.kind in ("month", "quarter", "year") and not is_partial(period):
+            return _unit_containing(period.kind, start)  # "Q3 2025", not "Q3 2026, a year earlier"
         return Period(start, end, f"{period.label}, a year earlier", period.kind)
     if how == "previous_period":
         if period.kind == "custom":

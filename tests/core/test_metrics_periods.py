@@ -108,6 +108,14 @@ def test_a_unit_so_far_is_compared_with_the_same_days_of_the_unit_before():
 def test_same_period_last_year_keeps_the_dates():
     period = shift_period(parse_period("February 2024", TODAY), "previous_year")
     assert (period.start, period.end) == (date(2023, 2, 1), date(2023, 2, 28))
+    assert period.label == "February 2023"
+    assert shift_period(parse_period("Q3 2026", TODAY), "previous_year").label == "Q3 2025"
+    so_far = shift_period(parse_period("this month", TODAY), "previous_year")
+    assert (so_far.start, so_far.end, so_far.label) == (
+        date(2024, 11, 1),
+        date(2024, 11, 12),
+        "this month, a year earlier",
+    )
 
 
 def test_the_week_before_that_shifts_the_period_asked_before():
