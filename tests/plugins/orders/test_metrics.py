@@ -191,7 +191,7 @@ def test_weekly_and_monthly_series_and_the_same_period_last_year(store, shop_ord
     assert months["comparison_period"] == {
         "start": "2024-01-01",
         "end": "2024-03-31",
-        "label": "Q1 2025, a year earlier",
+        "label": "Q1 2024",
     }
 
 
