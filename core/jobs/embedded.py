@@ -204,14 +204,6 @@ class ChildProcessDispatcher:
                 raise TimeoutError(f"{unfinished} job(s) unfinished after {timeout:g} s")
             time.sleep(0.05)
 
-    def forget_waiting(self) -> None:
-        """Drop the jobs waiting in this process (due retries included); their rows stay as
-        they are, and the next process resumes the queued ones. For a test suite that empties
-        the database between cases, so one case's pending retry is not waited for by the next."""
-        with self._condition:
-            self._due.clear()
-            self._condition.notify_all()
-
     def stop(self, timeout: float = 5.0) -> None:
         with self._lock:
             process, self._process = self._process, None
