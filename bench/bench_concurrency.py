@@ -100,7 +100,7 @@ def _prepare_store(env: dict[str, str]) -> tuple[dict[str, str], str]:
         for statement in (FILL_ORDERS, FILL_ITEMS, FILL_TOTALS):
             connection.execute(sa.text(statement), parameters)
         connection.execute(
-            sa.text("INSERT INTO order_counters (project_id, last_number) VALUES (:pid, :orders)"),
+            sa.text("UPDATE order_counters SET last_number = :orders WHERE project_id = :pid"),
             parameters,
         )
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:

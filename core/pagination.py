@@ -21,16 +21,22 @@ class CountedPage(NamedTuple):
     """The total alone, for a page past the end, which has no row to carry it."""
 
 
-def counted_page(statement: Select, counted: Select | None = None) -> CountedPage:
+def counted_page(
+    statement: Select, counted: Select | None = None, *, total: Select | None = None
+) -> CountedPage:
     """The page and count selects of ``statement``; ``counted``: the same rows without
-    ``statement``'s costly columns, to count instead (a shorter statement to plan).
+    ``statement``'s costly columns, to count instead (a shorter statement to plan); ``total``:
+    a select of the number of rows itself, where it is kept rather than counted.
 
     The total comes in the same statement as the page, as an uncorrelated scalar subquery
     (the database counts once, with the cheapest plan for a count): one round trip instead of
     two. Built with named parameters, a counted page can be built once and run for any page.
     """
-    counted = statement if counted is None else counted
-    count = select(func.count()).select_from(counted.order_by(None).subquery())
+    if total is not None:
+        count = total
+    else:
+        counted = statement if counted is None else counted
+        count = select(func.count()).select_from(counted.order_by(None).subquery())
     page = statement.add_columns(count.scalar_subquery().label("_page_total"))
     return CountedPage(page.limit(bindparam("page_limit")).offset(bindparam("page_offset")), count)
 

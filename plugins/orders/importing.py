@@ -12,11 +12,11 @@ from datetime import datetime
 from typing import Any
 
 from marshmallow import ValidationError
-from sqlalchemy import insert, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from core.context import Context
-from core.db import scoped, to_money, utcnow
+from core.db import insert_rows, scoped, to_money, utcnow
 from core.errors import Conflict, Invalid
 from plugins.customers.models import Customer
 from plugins.customers.schemas import normalize_phone
@@ -45,58 +45,67 @@ class NewOrder:
     table_number: int | None = None
 
 
+ORDER_COLUMNS = (
+    "id", "number", "external_id", "provider", "status", "customer_id", "customer_name",
+    "customer_email", "customer_phone", "person_id", "table_number", "currency", "total",
+    "refunded", "is_test", "order_date", "fulfilled_date",
+)  # fmt: skip
+ITEM_COLUMNS = (
+    "id", "order_id", "product_id", "position", "name", "sku", "quantity", "unit_price",
+    "line_total", "stock_taken",
+)  # fmt: skip
+
+
 def bulk_insert_orders(session: Session, project_id: uuid.UUID, orders: Sequence[NewOrder]) -> None:
-    """Store many orders with two multi-row INSERTs; history, so stock and events are untouched."""
+    """Store many orders with one bulk insert of orders and one of items (``insert_rows``);
+    history, so stock and events are untouched."""
     if not orders:
         return
     first = allocate_order_numbers(session, project_id, len(orders))
-    now = utcnow()
     order_rows, item_rows = [], []
     for number, new in enumerate(orders, first):
         order_id = uuid.uuid4()
         totals = [line.line_total for line in new.lines]
         order_rows.append(
-            {
-                "id": order_id,
-                "project_id": project_id,
-                "number": number,
-                "external_id": new.external_id,
-                "provider": new.provider,
-                "status": new.status,
-                "customer_id": new.customer_id,
-                "customer_name": new.customer_name,
-                "customer_email": new.customer_email,
-                "customer_phone": new.customer_phone,
-                "person_id": new.person_id,
-                "table_number": new.table_number,
-                "membership_id": None,
-                "currency": new.currency,
-                "total": to_money(sum(totals, ZERO)),
-                "order_date": new.order_date,
-                "fulfilled_date": new.fulfilled_date,
-                "idempotency_key": None,
-                "created_at": now,
-                "updated_at": now,
-            }
+            (
+                order_id,
+                number,
+                new.external_id,
+                new.provider,
+                new.status,
+                new.customer_id,
+                new.customer_name,
+                new.customer_email,
+                new.customer_phone,
+                new.person_id,
+                new.table_number,
+                new.currency,
+                to_money(sum(totals, ZERO)),
+                ZERO,
+                False,
+                new.order_date,
+                new.fulfilled_date,
+            )  # fmt: skip
         )
         for position, (line, line_total) in enumerate(zip(new.lines, totals, strict=True)):
             item_rows.append(
-                {
-                    "id": uuid.uuid4(),
-                    "project_id": project_id,
-                    "order_id": order_id,
-                    "product_id": line.product_id,
-                    "position": position,
-                    "name": line.name,
-                    "sku": line.sku,
-                    "quantity": line.quantity,
-                    "unit_price": line.unit_price,
-                    "line_total": line_total,
-                    "created_at": now,
-                }
+                (
+                    uuid.uuid4(),
+                    order_id,
+                    line.product_id,
+                    position,
+                    line.name,
+                    line.sku,
+                    line.quantity,
+                    line.unit_price,
+                    line_total,
+                    True,
+                )  # fmt: skip
             )
-    session.execute(insert(Order.__table__), order_rows)
-    session.execute(insert(OrderItem.__table__), item_rows)
+    now = utcnow()
+    stamps = {"project_id": project_id, "created_at": now}
+    insert_rows(session, Order.__table__, ORDER_COLUMNS, order_rows, stamps | {"updated_at": now})
+    insert_rows(session, OrderItem.__table__, ITEM_COLUMNS, item_rows, stamps)
 
 
 @dataclass

@@ -7,7 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.db import Base, IdMixin, ProjectScoped, TimestampMixin, utcnow
@@ -65,7 +65,8 @@ class Product(IdMixin, ProjectScoped, TimestampMixin, Base):
 
 
 class OrderCounter(Base):
-    """The last order number handed out in a project; its row lock serialises numbering."""
+    """The last order number handed out in a project, whose row lock serialises numbering,
+    and the project's number of orders, kept by triggers on ``orders`` (migration 0004)."""
 
     __tablename__ = "order_counters"
 
@@ -73,6 +74,7 @@ class OrderCounter(Base):
         ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True
     )
     last_number: Mapped[int] = mapped_column(default=0)
+    order_count: Mapped[int] = mapped_column(default=0, server_default=text("0"))
 
 
 class Order(IdMixin, ProjectScoped, TimestampMixin, Base):

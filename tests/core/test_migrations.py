@@ -3,6 +3,7 @@ driven through the ``nebulo db`` commands."""
 
 from __future__ import annotations
 
+import json
 import uuid
 
 import pytest
@@ -15,6 +16,7 @@ from core import migrate
 from core.app import create_app
 from core.cli import cli
 from core.db import Base
+from core.testing import ApiClient
 from tests.conftest import POSTGRES_URL
 
 
@@ -85,3 +87,36 @@ def test_upgrade_twice_changes_nothing(fresh_app):
     before = table_names(fresh_app)
     nebulo(fresh_app, "db", "upgrade")
     assert table_names(fresh_app) == before
+
+
+def test_the_kept_order_count_is_backfilled_from_the_orders_already_stored(fresh_app):
+    """Orders stored before migration 0004 (some inserted without any counter row) are
+    counted when it runs; then its triggers keep the count."""
+    nebulo(fresh_app, "db", "upgrade")
+    api = ApiClient(fresh_app.test_client())
+    client, headers = api.client, api.user_headers()
+    orders = f"/api/v1/orders/{api.project(headers)['id']}"
+    order = {"items": [{"name": "Tea", "quantity": 1, "price": 2}]}
+    for _ in range(2):
+        assert client.post(orders, json=order, headers=headers).status_code == 201
+    nebulo(fresh_app, "db", "downgrade", "0003_orders_figures_index")
+    engine = fresh_app.extensions["nebulo"].db.engine
+    with engine.begin() as connection:
+        connection.execute(sa.text("DELETE FROM order_counters"))
+        connection.execute(
+            sa.text(
+                "INSERT INTO orders (id, project_id, number, provider, status, currency, total,"
+                " refunded, is_test, order_date, created_at, updated_at)"
+                " SELECT :id, project_id, 3, 'pos', 'paid', 'USD', 0, 0, false, order_date,"
+                " created_at, updated_at FROM orders LIMIT 1"
+            ),
+            {"id": uuid.uuid4().hex if engine.dialect.name == "sqlite" else uuid.uuid4()},
+        )
+    nebulo(fresh_app, "db", "upgrade")
+
+    def total() -> int:
+        return json.loads(client.get(orders, headers=headers).headers["X-Pagination"])["total"]
+
+    assert total() == 3
+    assert client.post(orders, json=order, headers=headers).get_json()["number"] == 4
+    assert total() == 4

@@ -11,7 +11,8 @@ from decimal import Decimal
 
 import pytest
 from marshmallow import Schema, fields, post_dump
-from sqlalchemy import update
+from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from plugins.orders.listing import dump_plan
 from plugins.orders.models import Order, OrderItem
@@ -175,6 +176,59 @@ def test_a_page_past_the_end_is_empty_with_the_right_total(store, make_app):
     response = client.get(f"{store.orders}?page=5", headers=store.owner)
     assert response.status_code == 200 and response.get_json() == []
     assert json.loads(response.headers["X-Pagination"])["total"] == 2
+
+
+ONE_ITEM = {"items": [{"name": "Tea", "quantity": 1, "price": 2}]}
+
+
+def _total(client, url: str, headers) -> int:
+    response = client.get(url, headers=headers)
+    assert response.status_code == 200
+    return json.loads(response.headers["X-Pagination"])["total"]
+
+
+def test_the_kept_total_of_all_orders_follows_every_way_orders_come_and_go(
+    app, api, store, make_app
+):
+    """The unfiltered list reads its total from the count kept by triggers (migration 0004):
+    it must follow orders made through the API, inserted many per statement behind the
+    API's back, and deleted, and keep each project's count apart."""
+    client = make_app(**UNLIMITED_CREATES).test_client()
+    _create_orders(store, client, 3)
+    other = api.project(store.owner)
+    other_orders = f"/api/v1/orders/{other['id']}"
+    assert client.post(other_orders, json=ONE_ITEM, headers=store.owner).status_code == 201
+    project_id = uuid.UUID(store.project["id"])
+    with app.app_context(), app.extensions["nebulo"].db.session_scope() as session:
+        session.execute(
+            insert(Order),
+            [{"project_id": project_id, "number": 100 + n, "provider": "pos"} for n in range(4)],
+        )
+    assert _total(client, store.orders, store.owner) == 7
+    with app.app_context(), app.extensions["nebulo"].db.session_scope() as session:
+        doomed = session.scalars(
+            select(Order.id)
+            .where(Order.project_id == project_id)
+            .order_by(Order.number.desc())
+            .limit(3)
+        ).all()
+        session.execute(delete(OrderItem).where(OrderItem.order_id.in_(doomed)))
+        session.execute(delete(Order).where(Order.id.in_(doomed)))
+        counted = session.scalar(select(func.count()).where(Order.project_id == project_id))
+    assert _total(client, store.orders, store.owner) == counted == 4
+    assert _total(client, f"{store.orders}?page=9", store.owner) == 4  # past the end
+    assert _total(client, f"{store.orders}?provider=pos", store.owner) == 1  # counted
+    assert _total(client, other_orders, store.owner) == 1
+
+
+def test_a_failed_insert_leaves_the_kept_total_as_it_was(app, store):
+    """The count moves in the inserting transaction: rolled back, it never moved."""
+    store.order()
+    project_id = uuid.UUID(store.project["id"])
+    db = app.extensions["nebulo"].db
+    with pytest.raises(IntegrityError), app.app_context(), db.session_scope() as session:
+        session.execute(insert(Order), [{"project_id": project_id, "number": 1}])
+    assert _total(store.client, store.orders, store.owner) == 1
 
 
 def test_dump_plan_refuses_a_schema_with_dump_hooks():
