@@ -3,7 +3,7 @@
 Index: ``BENCH_PERSONS_VECTORS`` (default 1,000,000) stored 128-d unit vectors of clustered
 identities (each identity seen ``SIGHTINGS`` times with noise), searched with fresh noisy
 sightings, so every query has true matches. The usearch graph (the plugin's ``AnnIndex``,
-f16 unless ``BENCH_PERSONS_DTYPE``) is measured beside exact numpy search (one matrix
+i8 as by default, or ``BENCH_PERSONS_DTYPE``) is measured beside exact numpy search (one matrix
 product over the same float32 vectors) in the same run: re-identification recall@1 of the
 graph as a share of exact search's (and with twice the search width, to tell a graph that
 misses from a search too narrow), query p99 and the speed-up of the median query (the two
@@ -43,7 +43,7 @@ QUERIES = 1000
 EXACT_QUERIES = 200
 DETECTIONS = 300
 BUILD_THREADS = int(os.environ.get("BENCH_PERSONS_THREADS", "0"))
-DTYPE = os.environ.get("BENCH_PERSONS_DTYPE", "f16")
+DTYPE = os.environ.get("BENCH_PERSONS_DTYPE", "i8")
 
 
 def _unit(matrix: np.ndarray) -> np.ndarray:

@@ -173,9 +173,12 @@ class Vocabulary:
 
     def generic(self, name: str, other: str) -> bool:
         """Whether metric ``name`` is the general one ``other`` narrows: "revenue" of
-        "forecast_revenue", the messages received of the unread ones."""
-        head = stem(other.rsplit("_", 1)[-1])
-        return name != other and (name in other.split("_") or self.bases.get(head) == name)
+        "forecast_revenue", the messages received of the unread ones and of those needing a
+        human ("messages waiting for a human")."""
+        parts = other.split("_")
+        return name != other and (
+            name in parts or any(self.bases.get(stem(part)) == name for part in parts)
+        )
 
     def head(self, modifier: str, name: str) -> bool:
         """Whether metric ``name``, written right after ``modifier``, is what the words name:

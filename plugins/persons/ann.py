@@ -1,4 +1,4 @@
-"""The approximate index for large galleries: a usearch HNSW graph (cosine, f16 or i8
+"""The approximate index for large galleries: a usearch HNSW graph (cosine, i8 or f16
 quantised) built once from the database, saved to a file and loaded memory-mapped, with the
 changes since then in a small exact overlay.
 
@@ -28,8 +28,10 @@ CONNECTIVITY = 32
 EXPANSION_ADD = 128
 EXPANSION_SEARCH = 64
 """Graph parameters: on random-like face vectors the misses came from the graph, not from the
-f16 quantisation (f32 missed as often), and a denser graph finds more per distance computed
-than a wider search of a sparser one (bench/bench_persons.py)."""
+quantisation (f32 missed as often as f16, and i8 as often while 1.4-2x faster than f16 on a
+million vectors), and a denser graph finds more per distance computed than a wider search of a
+sparser one (bench/bench_persons.py). Binary codes (b1, Hamming, re-ranked) were faster on
+200,000 vectors but needed twice the search width on a million to keep their recall."""
 OVERLAY_SHARE = 0.05
 """The overlay may hold this share of the graph's size before a rebuild is due."""
 OVERLAY_MIN = 1000
@@ -60,7 +62,7 @@ class AnnIndex:
     def build(
         cls,
         rows: Iterable[tuple[uuid.UUID, np.ndarray]],
-        dtype: str = "f16",
+        dtype: str = "i8",
         threads: int = 0,
         progress: Callable[[float], None] | None = None,
     ) -> AnnIndex:

@@ -146,7 +146,7 @@ class IndexSettings:
 
     directory: Path
     ann_from: int = 20_000
-    dtype: str = "f16"
+    dtype: str = "i8"
 
 
 @dataclass(frozen=True)

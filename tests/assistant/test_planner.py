@@ -41,6 +41,14 @@ def test_status_values_filter_and_paid_orders_is_one_metric(words):
     assert (paid.metrics, paid.filters) == (["paid_orders"], {})
 
 
+def test_a_bare_noun_followed_by_what_narrows_it_is_the_narrower_metric(words):
+    """ "messages" alone are the messages received; "messages waiting for a human" are those
+    the bot flagged and nobody has read yet."""
+    for question in ("any messages waiting for a human?", "messages waiting for a human"):
+        assert parse(question, words, TODAY, None).metrics == ["messages_needing_human"]
+    assert parse("unread customer messages", words, TODAY, None).metrics == ["unread_messages"]
+
+
 def test_an_unknown_name_is_left_to_the_lookups_as_typed(words):
     parsed = parse("how many Espresso Beans last month", words, TODAY, None)
     assert parsed.entity == "Espresso Beans" and parsed.metrics == []
