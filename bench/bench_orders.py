@@ -179,7 +179,7 @@ def _import_by_hand(session, project_id: uuid.UUID, rows: list[tuple[int, dict[s
                 row["customer_email"],
                 unit_price * quantity,
                 datetime.fromisoformat(row["order_date"]),
-            )  # fmt: skip
+            )
         )
         items.append(
             (

@@ -85,7 +85,7 @@ def bulk_insert_orders(session: Session, project_id: uuid.UUID, orders: Sequence
                 False,
                 new.order_date,
                 new.fulfilled_date,
-            )  # fmt: skip
+            )
         )
         for position, (line, line_total) in enumerate(zip(new.lines, totals, strict=True)):
             item_rows.append(
@@ -100,7 +100,7 @@ def bulk_insert_orders(session: Session, project_id: uuid.UUID, orders: Sequence
                     line.unit_price,
                     line_total,
                     True,
-                )  # fmt: skip
+                )
             )
     now = utcnow()
     stamps = {"project_id": project_id, "created_at": now}
